@@ -1,0 +1,293 @@
+// mailnest: arguments, config, signals, run the loop.
+//
+//   mailnest [--config FILE] [--smtp-listen ADDR:PORT|off]
+//            [--pop3-listen ADDR:PORT|off] [--mail-root DIR]
+//   mailnest --check-config [--config FILE]
+//   mailnest passwd            (password on stdin → crypt hash on stdout)
+//   mailnest mailboxes [--config FILE]
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/config.h"
+#include "base/log.h"
+#include "base/password.h"
+#include "pop3/pop3_server.h"
+#include "smtp/smtp_server.h"
+#include "store/mailbox_stats.h"
+#include "uv/loop.h"
+
+namespace mailnest {
+namespace {
+
+constexpr const char* kUsage =
+    "usage: mailnest [--config FILE] [--smtp-listen ADDR:PORT|off] [--pop3-listen ADDR:PORT|off]\n"
+    "                [--mail-root DIR]\n"
+    "       mailnest --check-config [--config FILE]\n"
+    "       mailnest passwd        read a password on stdin, print its crypt(3) hash\n"
+    "       mailnest mailboxes [--config FILE]\n";
+
+struct Args {
+  std::string command = "run";  // run | check | passwd | mailboxes
+  std::string config_path;
+  std::string smtp_listen, pop3_listen, mail_root;
+};
+
+bool ParseArgs(int argc, char** argv, Args* a, std::string* err) {
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto value = [&](std::string* out) {
+      if (i + 1 >= argc) {
+        *err = fmt::format("{} needs a value", arg);
+        return false;
+      }
+      *out = argv[++i];
+      return true;
+    };
+    if (arg == "--config" || arg == "-c") {
+      if (!value(&a->config_path)) return false;
+    } else if (arg == "--check-config") {
+      a->command = "check";
+    } else if (arg == "--smtp-listen") {
+      if (!value(&a->smtp_listen)) return false;
+    } else if (arg == "--pop3-listen") {
+      if (!value(&a->pop3_listen)) return false;
+    } else if (arg == "--mail-root") {
+      if (!value(&a->mail_root)) return false;
+    } else if (arg == "passwd" || arg == "mailboxes") {
+      a->command = arg;
+    } else if (arg == "--help" || arg == "-h") {
+      a->command = "help";
+    } else if (arg == "--version") {
+      a->command = "version";
+    } else {
+      *err = fmt::format("unknown argument '{}'", arg);
+      return false;
+    }
+  }
+  return true;
+}
+
+// "--smtp-listen 10.0.0.1:25" or "off".
+bool ApplyListen(const std::string& spec, const char* name, ListenConfig* l, std::string* err) {
+  if (spec.empty()) return true;
+  if (spec == "off") {
+    l->enabled = false;
+    return true;
+  }
+  size_t colon = spec.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == spec.size()) {
+    *err = fmt::format("--{}-listen: expected ADDRESS:PORT or off, got '{}'", name, spec);
+    return false;
+  }
+  std::string host = spec.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  char* end = nullptr;
+  long port = strtol(spec.c_str() + colon + 1, &end, 10);
+  if (*end != '\0' || port < 0 || port > 65535) {
+    *err = fmt::format("--{}-listen: bad port in '{}'", name, spec);
+    return false;
+  }
+  l->enabled = true;
+  l->address = host;
+  l->port = static_cast<int>(port);
+  return true;
+}
+
+int RunPasswd() {
+  std::string pw;
+  if (isatty(STDIN_FILENO)) fmt::print(stderr, "password: ");
+  if (!std::getline(std::cin, pw)) {
+    fmt::print(stderr, "mailnest passwd: no password on stdin\n");
+    return 2;
+  }
+  if (!pw.empty() && pw.back() == '\r') pw.pop_back();
+  if (pw.empty()) {
+    fmt::print(stderr, "mailnest passwd: empty password\n");
+    return 2;
+  }
+  std::string hash;
+  Status s = HashPassword(pw, &hash);
+  if (!s.ok()) {
+    fmt::print(stderr, "mailnest passwd: {}\n", s.message());
+    return 1;
+  }
+  fmt::print("{}\n", hash);
+  return 0;
+}
+
+int RunMailboxes(const Config& config) {
+  std::vector<MailboxStats> boxes;
+  Status s = ListMailboxes(config.mail_root, &boxes);
+  if (!s.ok()) {
+    fmt::print(stderr, "mailnest mailboxes: {}\n", s.message());
+    return 1;
+  }
+  fmt::print("{:<24} {:>10} {:>14}\n", "MAILBOX", "MESSAGES", "OCTETS");
+  for (const auto& b : boxes) fmt::print("{:<24} {:>10} {:>14}\n", b.name, b.messages, b.octets);
+  return 0;
+}
+
+// Runs the servers until SIGINT/SIGTERM, then shuts down gracefully.
+int RunServers(const Config& config) {
+  if (::mkdir(config.mail_root.c_str(), 0700) != 0 && errno != EEXIST) {
+    // Only the root; mailboxes are created on first delivery off the loop.
+    fmt::print(stderr, "mailnest: cannot create mail_root {}: {}\n", config.mail_root, strerror(errno));
+    return 1;
+  }
+  // The thread pool runs every file operation; size it before first use.
+  setenv("UV_THREADPOOL_SIZE", std::to_string(config.store.io_threads).c_str(), 1);
+
+  bool level_ok = true;
+  LogLevel level = ParseLogLevel(config.log_level, &level_ok);
+  Logger smtp_log("smtp", config.smtp.log_file, level);
+  Logger pop3_log("pop3", config.pop3.log_file, level);
+  for (Logger* l : {&smtp_log, &pop3_log}) {
+    if (!l->opened()) {
+      fmt::print(stderr, "mailnest: {}\n", l->open_error());
+      return 1;
+    }
+  }
+
+  int rc = 0;
+  {
+    Loop loop;
+    std::unique_ptr<SmtpServer> smtp;
+    std::unique_ptr<Pop3Server> pop3;
+    if (config.smtp.listen.enabled) {
+      smtp = std::make_unique<SmtpServer>(loop.get(), config, &smtp_log);
+      Status s = smtp->Start();
+      if (!s.ok()) {
+        fmt::print(stderr, "mailnest: smtp: {}\n", s.message());
+        return 1;
+      }
+    }
+    if (config.pop3.listen.enabled) {
+      pop3 = std::make_unique<Pop3Server>(loop.get(), config, &pop3_log);
+      Status s = pop3->Start();
+      if (!s.ok()) {
+        fmt::print(stderr, "mailnest: pop3: {}\n", s.message());
+        return 1;
+      }
+    }
+    // The ready line: scripts and tests read the real ports from it.
+    std::string ready = "mailnest ready";
+    if (smtp) ready += fmt::format(" smtp={}:{}", config.smtp.listen.address, smtp->bound_port());
+    if (pop3) ready += fmt::format(" pop3={}:{}", config.pop3.listen.address, pop3->bound_port());
+    ready += fmt::format(" mail_root={}\n", config.mail_root);
+    fmt::print("{}", ready);
+    fflush(stdout);
+
+    // Signals: first SIGINT/SIGTERM starts the graceful shutdown.
+    struct SignalState {
+      uv_signal_t sigint, sigterm;
+      SmtpServer* smtp;
+      Pop3Server* pop3;
+      int pending = 0;
+      bool stopping = false;
+    };
+    auto* st = new SignalState{};  // freed after both signal handles closed
+    st->smtp = smtp.get();
+    st->pop3 = pop3.get();
+    auto on_signal = [](uv_signal_t* h, int) {
+      auto* s = static_cast<SignalState*>(h->data);
+      if (s->stopping) return;
+      s->stopping = true;
+      auto close_signals = [s]() {
+        if (--s->pending > 0) return;
+        auto free_cb = [](uv_handle_t* hh) {
+          auto* ss = static_cast<SignalState*>(hh->data);
+          if (hh == reinterpret_cast<uv_handle_t*>(&ss->sigterm)) delete ss;
+        };
+        uv_close(reinterpret_cast<uv_handle_t*>(&s->sigint), free_cb);
+        uv_close(reinterpret_cast<uv_handle_t*>(&s->sigterm), free_cb);
+      };
+      s->pending = (s->smtp ? 1 : 0) + (s->pop3 ? 1 : 0);
+      if (s->smtp) s->smtp->Shutdown(close_signals);
+      if (s->pop3) s->pop3->Shutdown(close_signals);
+      if (s->pending == 0) {
+        s->pending = 1;
+        close_signals();
+      }
+    };
+    uv_signal_init(loop.get(), &st->sigint);
+    uv_signal_init(loop.get(), &st->sigterm);
+    st->sigint.data = st;
+    st->sigterm.data = st;
+    uv_signal_start(&st->sigint, on_signal, SIGINT);
+    uv_signal_start(&st->sigterm, on_signal, SIGTERM);
+
+    loop.Run();
+    pop3.reset();
+    smtp.reset();
+  }
+  smtp_log.Info("", "mailnest stopped");
+  pop3_log.Info("", "mailnest stopped");
+  return rc;
+}
+
+}  // namespace
+}  // namespace mailnest
+
+int main(int argc, char** argv) {
+  using namespace mailnest;
+  Args args;
+  std::string err;
+  if (!ParseArgs(argc, argv, &args, &err)) {
+    fmt::print(stderr, "mailnest: {}\n{}", err, kUsage);
+    return 2;
+  }
+  if (args.command == "help") {
+    fmt::print("{}", kUsage);
+    return 0;
+  }
+  if (args.command == "version") {
+    fmt::print("mailnest 0.1.0\n");
+    return 0;
+  }
+  if (args.command == "passwd") return RunPasswd();
+
+  Config config;
+  if (!args.config_path.empty()) {
+    Status s = LoadConfigFile(args.config_path, &config);
+    if (!s.ok()) {
+      fmt::print(stderr, "mailnest: {}\n", s.message());
+      return 1;
+    }
+  }
+  if (!ApplyListen(args.smtp_listen, "smtp", &config.smtp.listen, &err) ||
+      !ApplyListen(args.pop3_listen, "pop3", &config.pop3.listen, &err)) {
+    fmt::print(stderr, "mailnest: {}\n", err);
+    return 2;
+  }
+  if (!args.mail_root.empty()) config.mail_root = args.mail_root;
+  if (!config.smtp.listen.enabled && !config.pop3.listen.enabled) {
+    fmt::print(stderr, "mailnest: both listeners are off; nothing to do\n");
+    return 2;
+  }
+  if (config.hostname.empty()) {
+    char host[256] = {0};
+    gethostname(host, sizeof host - 1);
+    config.hostname = host[0] ? host : "localhost";
+  }
+
+  if (args.command == "check") {
+    fmt::print("config OK: smtp {} pop3 {}, {} users, mail_root {}\n",
+               config.smtp.listen.enabled ? fmt::format("{}:{}", config.smtp.listen.address, config.smtp.listen.port) : "off",
+               config.pop3.listen.enabled ? fmt::format("{}:{}", config.pop3.listen.address, config.pop3.listen.port) : "off",
+               config.users.size(), config.mail_root);
+    return 0;
+  }
+  if (args.command == "mailboxes") return RunMailboxes(config);
+  return RunServers(config);
+}

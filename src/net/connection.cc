@@ -1,0 +1,173 @@
+#include "net/connection.h"
+
+#include <fmt/format.h>
+
+#include <cstring>
+
+namespace mailnest {
+
+namespace {
+// One read buffer for the whole loop (single-threaded): handlers consume
+// synchronously, so per-connection buffers would only waste memory.
+char g_read_buffer[64 * 1024];
+
+std::string PeerName(uv_tcp_t* tcp) {
+  sockaddr_storage ss;
+  int len = sizeof ss;
+  if (uv_tcp_getpeername(tcp, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return "unknown";
+  char host[INET6_ADDRSTRLEN] = "?";
+  int port = 0;
+  if (ss.ss_family == AF_INET) {
+    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+    uv_ip4_name(a, host, sizeof host);
+    port = ntohs(a->sin_port);
+    return fmt::format("{}:{}", host, port);
+  }
+  auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+  uv_ip6_name(a, host, sizeof host);
+  port = ntohs(a->sin6_port);
+  return fmt::format("[{}]:{}", host, port);
+}
+}  // namespace
+
+struct Connection::WriteReq {
+  uv_write_t req;
+  Connection* conn;
+  std::string bytes;  // owned until OnWriteCb
+};
+
+Connection::Connection(uv_loop_t* loop, Handler* handler) : loop_(loop), handler_(handler) {
+  uv_tcp_init(loop_, &tcp_);
+  uv_timer_init(loop_, &timer_);
+  tcp_.data = this;
+  timer_.data = this;
+}
+
+int Connection::Accept(uv_stream_t* server) {
+  int r = uv_accept(server, reinterpret_cast<uv_stream_t*>(&tcp_));
+  if (r != 0) {
+    Close();
+    return r;
+  }
+  uv_tcp_nodelay(&tcp_, 1);
+  peer_ = PeerName(&tcp_);
+  ResumeReading();
+  return 0;
+}
+
+void Connection::OnAlloc(uv_handle_t*, size_t, uv_buf_t* buf) {
+  buf->base = g_read_buffer;
+  buf->len = sizeof g_read_buffer;
+}
+
+void Connection::OnReadCb(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
+  auto* self = static_cast<Connection*>(s->data);
+  if (n < 0) {  // UV_EOF or an error: either way the peer is gone
+    self->Close();
+    return;
+  }
+  if (n == 0 || self->closing_) return;
+  self->dispatching_ = true;
+  self->handler_->OnRead(buf->base, static_cast<size_t>(n));
+  self->dispatching_ = false;
+  if (!self->closing_) self->Flush();
+}
+
+void Connection::Write(std::string_view bytes) {
+  if (closing_) return;
+  out_.append(bytes);
+  if (!dispatching_) Flush();
+}
+
+void Connection::Flush() {
+  if (closing_ || in_flight_ > 0) return;
+  if (out_.empty()) {
+    if (close_after_write_) Close();
+    return;
+  }
+  // Fast path: most replies fit in the socket buffer at once.
+  uv_buf_t b = uv_buf_init(out_.data(), static_cast<unsigned>(out_.size()));
+  int n = uv_try_write(reinterpret_cast<uv_stream_t*>(&tcp_), &b, 1);
+  if (n > 0) out_.erase(0, static_cast<size_t>(n));
+  if (out_.empty()) {
+    if (close_after_write_) {
+      Close();
+    } else {
+      handler_->OnWritable();
+    }
+    return;
+  }
+  if (n < 0 && n != UV_EAGAIN) {
+    Close();
+    return;
+  }
+  auto* req = new WriteReq{{}, this, std::move(out_)};
+  out_.clear();
+  in_flight_ = req->bytes.size();
+  uv_buf_t wb = uv_buf_init(req->bytes.data(), static_cast<unsigned>(req->bytes.size()));
+  int r = uv_write(&req->req, reinterpret_cast<uv_stream_t*>(&tcp_), &wb, 1, OnWriteCb);
+  if (r != 0) {
+    in_flight_ = 0;
+    delete req;
+    Close();
+  }
+}
+
+void Connection::OnWriteCb(uv_write_t* req, int status) {
+  auto* w = reinterpret_cast<WriteReq*>(req);
+  Connection* self = w->conn;
+  delete w;
+  self->in_flight_ = 0;
+  if (status < 0) {  // UV_ECANCELED after Close(), or a broken pipe
+    self->Close();
+    return;
+  }
+  self->Flush();
+}
+
+void Connection::CloseAfterWrite() {
+  close_after_write_ = true;
+  PauseReading();
+  uv_timer_stop(&timer_);
+  if (!dispatching_) Flush();
+}
+
+void Connection::Close() {
+  if (closing_) return;
+  closing_ = true;
+  pending_closes_ = 2;
+  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), OnCloseCb);
+  uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), OnCloseCb);
+}
+
+void Connection::OnCloseCb(uv_handle_t* h) {
+  auto* self = static_cast<Connection*>(h->data);
+  if (--self->pending_closes_ == 0) self->handler_->OnClosed();
+}
+
+void Connection::SetTimeout(uint64_t ms) {
+  if (closing_) return;
+  if (ms == 0) {
+    uv_timer_stop(&timer_);
+    return;
+  }
+  uv_timer_start(&timer_, OnTimerCb, ms, 0);
+}
+
+void Connection::OnTimerCb(uv_timer_t* t) {
+  auto* self = static_cast<Connection*>(t->data);
+  if (!self->closing_) self->handler_->OnTimeout();
+}
+
+void Connection::PauseReading() {
+  if (!reading_ || closing_) return;
+  uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+  reading_ = false;
+}
+
+void Connection::ResumeReading() {
+  if (reading_ || closing_ || close_after_write_) return;
+  if (uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), OnAlloc, OnReadCb) == 0) reading_ = true;
+}
+
+}  // namespace mailnest

@@ -1,0 +1,87 @@
+// One accepted TCP connection on the loop: the socket, an idle timer and an
+// ordered write queue.
+//
+// Ownership (after CMake's cmUVHandlePtr and Node's HandleWrap): the
+// Connection is embedded in its session object, which must stay alive until
+// Handler::OnClosed() — called from the last of the two close callbacks.
+// Only then may the session free itself (and this Connection with it).
+// Close() is idempotent; after it no Handler callback except OnClosed fires.
+//
+// Writes: Write() appends to an output buffer. While the handler is inside
+// OnRead() the buffer is flushed once when OnRead() returns (so a pipelined
+// batch of commands costs one write); otherwise Write() flushes at once.
+// At most one uv_write is in flight; its request owns its bytes until the
+// callback (which may report UV_ECANCELED after Close()).
+#pragma once
+
+#include <uv.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace mailnest {
+
+class Connection {
+ public:
+  class Handler {
+   public:
+    virtual ~Handler() = default;
+    // Bytes from the peer. They live in a buffer shared by the whole loop:
+    // consume or copy them before returning.
+    virtual void OnRead(const char* data, size_t len) = 0;
+    // The idle timer set with SetTimeout() expired.
+    virtual void OnTimeout() = 0;
+    // The write backlog fell to zero (for streaming replies such as RETR).
+    virtual void OnWritable() {}
+    // Both handles are closed; nothing touches the handler after this.
+    virtual void OnClosed() = 0;
+  };
+
+  Connection(uv_loop_t* loop, Handler* handler);
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Accepts from a listening socket and starts reading. On failure the
+  // connection closes itself (OnClosed follows) and the error is returned.
+  int Accept(uv_stream_t* server);
+
+  void Write(std::string_view bytes);
+  void Flush();
+  // Closes once everything written so far has been sent.
+  void CloseAfterWrite();
+  void Close();
+
+  void SetTimeout(uint64_t ms);  // (re)start the idle timer; 0 stops it
+  void PauseReading();
+  void ResumeReading();
+
+  bool closing() const { return closing_; }
+  size_t write_backlog() const { return out_.size() + in_flight_; }
+  const std::string& peer() const { return peer_; }
+  uv_loop_t* loop() const { return loop_; }
+
+ private:
+  struct WriteReq;
+  static void OnAlloc(uv_handle_t*, size_t, uv_buf_t* buf);
+  static void OnReadCb(uv_stream_t* s, ssize_t n, const uv_buf_t* buf);
+  static void OnWriteCb(uv_write_t* req, int status);
+  static void OnTimerCb(uv_timer_t* t);
+  static void OnCloseCb(uv_handle_t* h);
+
+  uv_loop_t* loop_;
+  Handler* handler_;
+  uv_tcp_t tcp_;
+  uv_timer_t timer_;
+  std::string out_;
+  size_t in_flight_ = 0;
+  int pending_closes_ = 0;
+  bool closing_ = false;
+  bool close_after_write_ = false;
+  bool reading_ = false;
+  bool dispatching_ = false;
+  std::string peer_;
+};
+
+}  // namespace mailnest

@@ -1,0 +1,35 @@
+// The SMTP listener: accepts connections into SmtpSessions, enforces the
+// connection limit (421 4.3.2 at accept) and runs the graceful shutdown.
+#pragma once
+
+#include <uv.h>
+
+#include <functional>
+#include <memory>
+
+#include "base/config.h"
+#include "base/log.h"
+#include "base/status.h"
+
+namespace mailnest {
+
+class SmtpServer {
+ public:
+  SmtpServer(uv_loop_t* loop, const Config& config, Logger* log);
+  ~SmtpServer();
+
+  Status Start();          // bind + listen on config.smtp.listen
+  int bound_port() const;  // the real port (config may say 0)
+
+  // Stops accepting; sessions with a delivery under way finish it (and get
+  // their reply), idle sessions are told 421 4.3.2 and closed. done() runs
+  // once the last session is gone.
+  void Shutdown(std::function<void()> done);
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mailnest

@@ -1,0 +1,75 @@
+// Durable Maildir delivery driven from the loop thread; every file
+// operation runs on the libuv thread pool (uv_queue_work), never on the loop.
+//
+// One MaildirDelivery per SMTP transaction:
+//   Begin(mailboxes, header)   names the targets; no I/O yet
+//   Append(chunk)*             body bytes as they arrive (CRLF, un-stuffed)
+//   Commit(done) | Abort()
+//
+// Small messages stay in memory and are written by a single thread-pool job
+// at Commit. Once more than kSpillThreshold bytes are buffered, the data is
+// spilled to a tmp/ file (O_CREAT|O_EXCL, 0600) by sequential jobs, so the
+// session's memory stays bounded whatever the message size; the session
+// should pause reading while backlog() > kSpillThreshold.
+//
+// Commit: write rest → fsync file → for each further mailbox link() into its
+// tmp/ → rename each into new/ → fsync each new/ directory. Only then done(Ok,
+// id). On any failure every tmp/ and new/ file this delivery created is
+// removed and done(IoError) is called: the caller replies 451 4.3.0.
+// Mailbox directories {tmp,new,cur} are created on first delivery (0700).
+//
+// Lifetime: the object may be destroyed right after Commit() was called or
+// after Abort(): in-flight jobs own their state (shared_ptr) and a
+// destroyed object's done callback is never called. Callers that must wait
+// for durability (SMTP's 250) keep the object until done runs.
+#pragma once
+
+#include <uv.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+
+namespace mailnest {
+
+class FsEnv;
+
+struct StoreOptions {
+  std::string mail_root;
+  std::string hostname;  // for unique names (sanitized: '/'→\057, ':'→\072)
+  bool fsync = true;
+};
+
+class MaildirDelivery {
+ public:
+  static constexpr size_t kSpillThreshold = 256 * 1024;
+  using Done = std::function<void(Status status, const std::string& id)>;
+
+  // env may be null (→ the process-wide POSIX env); tests pass a faulty one.
+  MaildirDelivery(uv_loop_t* loop, const StoreOptions& opts, FsEnv* env = nullptr);
+  ~MaildirDelivery();
+
+  // mailboxes: validated names (IsValidMailboxName), at least one.
+  // id(): the unique base name ("<sec>.M<usec>P<pid>Q<seq>") chosen here, so
+  // the caller can put it in the Received header it passes as `header`.
+  void Begin(std::vector<std::string> mailboxes);
+  const std::string& id() const;
+  void AppendHeader(std::string header);  // must precede any Append
+  void Append(const char* data, size_t len);
+  size_t backlog() const;  // bytes buffered in memory, not yet on disk
+  // Called when backlog() drops back to ≤ kSpillThreshold after a spill.
+  void SetOnDrained(std::function<void()> cb);
+
+  void Commit(Done done);
+  void Abort();
+
+  struct State;
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace mailnest
