@@ -1,0 +1,159 @@
+"""Shared fixtures: start the real mailnest binary on free ports.
+
+`mailnest` (fixture) starts one appliance with both listeners on 127.0.0.1
+port 0 and reads the real ports from its "mailnest ready ..." stdout line.
+`mailnest_factory(**overrides)` starts more (e.g. SMTP-only + POP3-only on
+one mail root). Overrides are merged into the JSON config, e.g.
+    mailnest_factory(smtp={"max_recipients": 2})
+Demo users: alice/alice-password, bob/bob-password; aliases postmaster→alice,
+team→alice+bob; local domains mailnest.local, localhost, example.test.
+"""
+import copy
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BINARY = Path(os.environ.get("MAILNEST_BINARY", ROOT / "build" / "mailnest"))
+
+PASSWORDS = {"alice": "alice-password", "bob": "bob-password"}
+
+
+def base_config():
+    with open(ROOT / "etc" / "mailnest.json") as f:
+        cfg = json.load(f)
+    cfg["smtp"]["port"] = 0
+    cfg["pop3"]["port"] = 0
+    # Keep failed-login tests quick unless a test asks for the real delay.
+    cfg["pop3"]["auth_failure_delay_ms"] = 200
+    return cfg
+
+
+def deep_merge(dst, src):
+    for k, v in src.items():
+        if isinstance(v, dict) and isinstance(dst.get(k), dict):
+            deep_merge(dst[k], v)
+        else:
+            dst[k] = v
+    return dst
+
+
+class Mailnest:
+    """One running appliance process."""
+
+    def __init__(self, workdir: Path, overrides: dict, mail_root=None, name="mn"):
+        self.workdir = workdir
+        self.name = name
+        cfg = deep_merge(base_config(), copy.deepcopy(overrides))
+        self.mail_root = Path(mail_root) if mail_root else workdir / "mail"
+        cfg["mail_root"] = str(self.mail_root)
+        self.smtp_log = workdir / f"{name}-smtp.log"
+        self.pop3_log = workdir / f"{name}-pop3.log"
+        cfg["smtp"].setdefault("log_file", "")
+        cfg["pop3"].setdefault("log_file", "")
+        if not cfg["smtp"]["log_file"]:
+            cfg["smtp"]["log_file"] = str(self.smtp_log)
+        if not cfg["pop3"]["log_file"]:
+            cfg["pop3"]["log_file"] = str(self.pop3_log)
+        cfg["log_level"] = overrides.get("log_level", "debug")
+        self.config = cfg
+        self.config_path = workdir / f"{name}.json"
+        self.config_path.write_text(json.dumps(cfg, indent=2))
+        self.stderr_path = workdir / f"{name}.stderr"
+        self.proc = None
+        self.smtp_port = None
+        self.pop3_port = None
+
+    def start(self, timeout=10.0):
+        self._stderr = open(self.stderr_path, "wb")
+        self.proc = subprocess.Popen(
+            [str(BINARY), "--config", str(self.config_path)],
+            stdout=subprocess.PIPE, stderr=self._stderr, cwd=self.workdir)
+        deadline = time.monotonic() + timeout
+        line = b""
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if line or self.proc.poll() is not None:
+                break
+        text = line.decode(errors="replace")
+        if not text.startswith("mailnest ready"):
+            self.stop()
+            raise RuntimeError(f"mailnest did not start: {text!r} stderr={self.stderr_path.read_text()!r}")
+        m = re.search(r"smtp=[^ ]*:(\d+)", text)
+        self.smtp_port = int(m.group(1)) if m else None
+        m = re.search(r"pop3=[^ ]*:(\d+)", text)
+        self.pop3_port = int(m.group(1)) if m else None
+        return self
+
+    def stop(self, sig=signal.SIGTERM, timeout=15.0):
+        """Stops the process; returns its exit code."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._stderr.close()
+        return self.proc.returncode
+
+    def maildir(self, user):
+        return self.mail_root / user
+
+    def new_files(self, user):
+        d = self.mail_root / user / "new"
+        return sorted(d.iterdir()) if d.exists() else []
+
+    def all_messages(self, user):
+        out = []
+        for sub in ("new", "cur"):
+            d = self.mail_root / user / sub
+            if d.exists():
+                out.extend(sorted(d.iterdir()))
+        return out
+
+    def tmp_files(self, user):
+        d = self.mail_root / user / "tmp"
+        return sorted(d.iterdir()) if d.exists() else []
+
+    def logs(self):
+        """Both logs as text, after giving the writer thread a moment."""
+        time.sleep(0.1)
+        out = ""
+        for p in (self.smtp_log, self.pop3_log, self.stderr_path):
+            if p.exists():
+                out += p.read_text(errors="replace")
+        return out
+
+
+@pytest.fixture
+def mailnest_factory(tmp_path):
+    started = []
+
+    def make(mail_root=None, name=None, **overrides):
+        mn = Mailnest(tmp_path, overrides, mail_root=mail_root, name=name or f"mn{len(started)}")
+        started.append(mn)
+        return mn.start()
+
+    yield make
+    for mn in started:
+        mn.stop()
+
+
+@pytest.fixture
+def mailnest(mailnest_factory):
+    return mailnest_factory()
+
+
+def pytest_configure(config):
+    if not BINARY.exists():
+        raise pytest.UsageError(f"{BINARY} not built: run `meson setup build && ninja -C build` first")
