@@ -32,6 +32,10 @@ struct SmtpConfig {
   uint32_t max_errors = 20;                   // beyond: 421 4.7.0 and close
   uint32_t command_timeout_s = 300;           // idle between commands: 421 4.4.2
   uint32_t data_timeout_s = 180;              // between DATA chunks: 421 4.4.2
+  // Pause before the 220 greeting; a client that talks during it is an
+  // early talker (554 5.5.0, close). 0 = greet at once (only input already
+  // queued at accept counts as early).
+  uint32_t greeting_delay_ms = 0;
 };
 
 struct Pop3Config {
