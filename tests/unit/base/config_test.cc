@@ -1,0 +1,97 @@
+// Config parsing: defaults, overrides, and errors that name the bad key.
+#include <catch2/catch.hpp>
+
+#include "base/config.h"
+#include "base/password.h"
+
+using mailnest::Config;
+using mailnest::ParseConfig;
+
+namespace {
+std::string ErrorFor(const std::string& json) {
+  Config c;
+  auto s = ParseConfig(json, &c);
+  REQUIRE_FALSE(s.ok());
+  return s.message();
+}
+}  // namespace
+
+TEST_CASE("an empty object gives the embedded defaults", "[config]") {
+  Config c;
+  REQUIRE(ParseConfig("{}", &c).ok());
+  CHECK(c.smtp.listen.port == 2525);
+  CHECK(c.pop3.listen.port == 2110);
+  CHECK(c.smtp.max_line_length == 512);
+  CHECK(c.smtp.max_message_size == 10485760);
+  CHECK(c.smtp.max_recipients == 100);
+  CHECK(c.smtp.max_errors == 20);
+  CHECK(c.smtp.command_timeout_s == 300);
+  CHECK(c.smtp.data_timeout_s == 180);
+  CHECK(c.smtp.max_connections == 10000);
+  CHECK(c.pop3.max_line_length == 255);
+  CHECK(c.pop3.autologout_timeout_s == 600);
+  CHECK(c.pop3.auth_failure_delay_ms == 2000);
+  CHECK(c.store.fsync);
+}
+
+TEST_CASE("values override defaults", "[config]") {
+  Config c;
+  REQUIRE(ParseConfig(R"({"smtp": {"port": 0, "max_recipients": 3}, "pop3": {"enabled": false}})", &c).ok());
+  CHECK(c.smtp.listen.port == 0);
+  CHECK(c.smtp.max_recipients == 3);
+  CHECK_FALSE(c.pop3.listen.enabled);
+}
+
+TEST_CASE("errors name the offending key", "[config]") {
+  SECTION("unknown top-level key") { CHECK_THAT(ErrorFor(R"({"mail_rot": "x"})"), Catch::Contains("mail_rot: unknown key")); }
+  SECTION("unknown nested key") { CHECK_THAT(ErrorFor(R"({"smtp": {"prot": 1}})"), Catch::Contains("smtp.prot: unknown key")); }
+  SECTION("wrong type") { CHECK_THAT(ErrorFor(R"({"smtp": {"port": "25"}})"), Catch::Contains("smtp.port")); }
+  SECTION("out of range") { CHECK_THAT(ErrorFor(R"({"smtp": {"max_recipients": 0}})"), Catch::Contains("smtp.max_recipients")); }
+  SECTION("line limit below the RFC minimum") {
+    CHECK_THAT(ErrorFor(R"({"smtp": {"max_line_length": 100}})"), Catch::Contains("smtp.max_line_length"));
+  }
+  SECTION("bad user name") { CHECK_THAT(ErrorFor(R"({"users": {"../x": {}}})"), Catch::Contains("users.../x")); }
+  SECTION("plain-text password") {
+    CHECK_THAT(ErrorFor(R"({"users": {"a": {"password": "secret"}}})"), Catch::Contains("users.a.password"));
+  }
+  SECTION("alias to unknown user") {
+    CHECK_THAT(ErrorFor(R"({"users": {"a": {}}, "aliases": {"x": "b"}})"), Catch::Contains("aliases.x"));
+  }
+  SECTION("both listeners off") {
+    CHECK_THAT(ErrorFor(R"({"smtp": {"enabled": false}, "pop3": {"enabled": false}})"), Catch::Contains("listener"));
+  }
+  SECTION("not JSON") { CHECK_THAT(ErrorFor("{"), Catch::Contains("not valid JSON")); }
+}
+
+TEST_CASE("local parts resolve to users and aliases", "[config]") {
+  Config c;
+  REQUIRE(ParseConfig(R"({"users": {"alice": {}, "bob": {}}, "aliases": {"Team": ["alice", "bob"]}})", &c).ok());
+  CHECK(c.ResolveLocal("alice") == std::vector<std::string>{"alice"});
+  CHECK(c.ResolveLocal("ALICE") == std::vector<std::string>{"alice"});
+  CHECK(c.ResolveLocal("team") == std::vector<std::string>{"alice", "bob"});
+  CHECK(c.ResolveLocal("carol").empty());
+}
+
+TEST_CASE("mailbox names are an allow-list", "[config][security]") {
+  using mailnest::IsValidMailboxName;
+  CHECK(IsValidMailboxName("alice"));
+  CHECK(IsValidMailboxName("a.b-c_d9"));
+  CHECK_FALSE(IsValidMailboxName(""));
+  CHECK_FALSE(IsValidMailboxName(".hidden"));
+  CHECK_FALSE(IsValidMailboxName("../x"));
+  CHECK_FALSE(IsValidMailboxName("a/b"));
+  CHECK_FALSE(IsValidMailboxName("%2e%2e"));
+  CHECK_FALSE(IsValidMailboxName(std::string("a\0b", 3)));
+  CHECK_FALSE(IsValidMailboxName("Alice"));
+  CHECK_FALSE(IsValidMailboxName(std::string(65, 'a')));
+}
+
+TEST_CASE("password hashes verify only the right password", "[config][auth]") {
+  std::string hash;
+  REQUIRE(mailnest::HashPassword("s3cret", &hash).ok());
+  CHECK(hash.rfind("$", 0) == 0);
+  CHECK(mailnest::VerifyPassword("s3cret", hash));
+  CHECK_FALSE(mailnest::VerifyPassword("s3cre", hash));
+  CHECK_FALSE(mailnest::VerifyPassword("s3cret", ""));
+  CHECK_FALSE(mailnest::VerifyPassword("s3cret", "garbage"));
+}
