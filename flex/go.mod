@@ -1,0 +1,3 @@
+module mailnest/flex
+
+go 1.19
