@@ -1,0 +1,136 @@
+#include "store/fs_env.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace mailnest {
+
+namespace {
+
+Status Error(const char* op, const std::string& path, int e, int* err) {
+  if (err) *err = e;
+  return Status::IoError(fmt::format("{} {}: {}", op, path, std::strerror(e)));
+}
+
+void Clear(int* err) {
+  if (err) *err = 0;
+}
+
+class PosixFsEnv final : public FsEnv {
+ public:
+  Status OpenExclusive(const std::string& path, int* fd, int* err) override {
+    *fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (*fd < 0) return Error("open", path, errno, err);
+    Clear(err);
+    return Status::Ok();
+  }
+
+  Status OpenRead(const std::string& path, int* fd) override {
+    *fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (*fd < 0) return Error("open", path, errno, nullptr);
+    return Status::Ok();
+  }
+
+  Status WriteAll(int fd, const char* data, size_t len) override {
+    while (len > 0) {
+      ssize_t n = ::write(fd, data, len);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return Error("write", fmt::format("fd {}", fd), errno, nullptr);
+      }
+      data += n;
+      len -= static_cast<size_t>(n);
+    }
+    return Status::Ok();
+  }
+
+  Status Read(int fd, char* buf, size_t len, size_t* got) override {
+    for (;;) {
+      ssize_t n = ::read(fd, buf, len);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        *got = 0;
+        return Error("read", fmt::format("fd {}", fd), errno, nullptr);
+      }
+      *got = static_cast<size_t>(n);
+      return Status::Ok();
+    }
+  }
+
+  Status Sync(int fd) override {
+    if (::fsync(fd) != 0) return Error("fsync", fmt::format("fd {}", fd), errno, nullptr);
+    return Status::Ok();
+  }
+
+  Status Close(int fd) override {
+    if (::close(fd) != 0 && errno != EINTR) {
+      return Error("close", fmt::format("fd {}", fd), errno, nullptr);
+    }
+    return Status::Ok();
+  }
+
+  Status Link(const std::string& from, const std::string& to, int* err) override {
+    if (::link(from.c_str(), to.c_str()) != 0) return Error("link", to, errno, err);
+    Clear(err);
+    return Status::Ok();
+  }
+
+  Status Rename(const std::string& from, const std::string& to) override {
+    if (::rename(from.c_str(), to.c_str()) != 0) return Error("rename", to, errno, nullptr);
+    return Status::Ok();
+  }
+
+  Status Unlink(const std::string& path) override {
+    if (::unlink(path.c_str()) != 0) return Error("unlink", path, errno, nullptr);
+    return Status::Ok();
+  }
+
+  Status MakeDir(const std::string& path, bool* created) override {
+    *created = false;
+    if (::mkdir(path.c_str(), 0700) == 0) {
+      *created = true;
+      return Status::Ok();
+    }
+    int e = errno;
+    struct stat st;
+    if (e == EEXIST && ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return Status::Ok();
+    return Error("mkdir", path, e == EEXIST ? ENOTDIR : e, nullptr);
+  }
+
+  Status SyncDir(const std::string& path) override {
+    int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return Error("open dir", path, errno, nullptr);
+    int rc = ::fsync(fd);
+    int e = errno;
+    ::close(fd);
+    if (rc != 0) return Error("fsync dir", path, e, nullptr);
+    return Status::Ok();
+  }
+
+  Status Stat(const std::string& path, FileInfo* info, int* err) override {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) return Error("stat", path, errno, err);
+    info->size = static_cast<uint64_t>(st.st_size);
+    info->is_dir = S_ISDIR(st.st_mode);
+    info->mode = st.st_mode & 07777;
+    Clear(err);
+    return Status::Ok();
+  }
+};
+
+}  // namespace
+
+FsEnv::~FsEnv() = default;
+
+FsEnv* DefaultFsEnv() {
+  static PosixFsEnv* env = new PosixFsEnv();  // intentionally leaked: used until exit
+  return env;
+}
+
+}  // namespace mailnest
