@@ -149,8 +149,55 @@ def mailnest_factory(tmp_path):
         mn.stop()
 
 
+# --- External instance (lab scripts scripts/e2, scripts/e3) -------------------
+# When MAILNEST_SMTP_PORT / MAILNEST_POP3_PORT / MAILNEST_MAIL_ROOT are set, the
+# `mailnest` fixture starts nothing: it points at the appliance the lab script
+# started on fixed ports, so the script's tcpdump capture sees the traffic.
+# Each test still starts with empty mailboxes (message files of the previous
+# test are removed) and logs() returns only what was logged during the test.
+# mailnest_factory(...) always starts its own instance on port 0.
+EXTERNAL_ENV = ("MAILNEST_SMTP_PORT", "MAILNEST_POP3_PORT", "MAILNEST_MAIL_ROOT")
+
+
+class ExternalMailnest(Mailnest):
+    def __init__(self):  # no config file written, no process started
+        self.name = "external"
+        self.mail_root = Path(os.environ["MAILNEST_MAIL_ROOT"])
+        self.smtp_port = int(os.environ["MAILNEST_SMTP_PORT"] or 0) or None
+        self.pop3_port = int(os.environ["MAILNEST_POP3_PORT"] or 0) or None
+        cfg_path = os.environ.get("MAILNEST_CONFIG")
+        self.config = json.loads(Path(cfg_path).read_text()) if cfg_path else base_config()
+        self.config_path = Path(cfg_path) if cfg_path else None
+        self.proc = None
+        self._logs = [Path(p) for p in (os.environ.get("MAILNEST_SMTP_LOG"),
+                                        os.environ.get("MAILNEST_POP3_LOG")) if p]
+        for sub in ("new", "cur", "tmp"):
+            for f in self.mail_root.glob(f"*/{sub}/*"):
+                if f.is_file():
+                    f.unlink()
+        self._log_start = {p: (p.stat().st_size if p.exists() else 0) for p in self._logs}
+
+    def start(self, timeout=10.0):
+        return self
+
+    def stop(self, sig=signal.SIGTERM, timeout=15.0):
+        pytest.skip("this test stops the server: not possible against the external instance")
+
+    def logs(self):
+        time.sleep(0.1)
+        out = ""
+        for p in self._logs:
+            if p.exists():
+                with open(p, "rb") as f:
+                    f.seek(self._log_start[p])
+                    out += f.read().decode(errors="replace")
+        return out
+
+
 @pytest.fixture
 def mailnest(mailnest_factory):
+    if all(os.environ.get(k) for k in EXTERNAL_ENV):
+        return ExternalMailnest()
     return mailnest_factory()
 
 
