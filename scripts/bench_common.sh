@@ -1,0 +1,110 @@
+# Shared helpers for scripts/bench-smtp and scripts/bench-pop3 (sourced).
+# Everything runs on 127.0.0.1 in a temp dir that is removed on exit; every
+# wait is bounded.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD_DIR=${BUILD_DIR:-$ROOT/build}
+MAILNEST=${MAILNEST:-$BUILD_DIR/src/mailnest}
+PY=/usr/bin/python3
+# Server log level for the run; "info" logs every transaction like a real
+# deployment would. BENCH_LOG_LEVEL=warn shows what logging costs.
+BENCH_LOG_LEVEL=${BENCH_LOG_LEVEL:-info}
+
+BENCH_TMP=""
+MN_PID=""
+MN_SMTP_PORT=""
+MN_POP3_PORT=""
+
+die() { echo "$(basename "$0"): $*" >&2; exit 2; }
+
+bench_cleanup() {
+  stop_mailnest
+  if [[ -n "$BENCH_TMP" && -d "$BENCH_TMP" && -z "${BENCH_KEEP:-}" ]]; then rm -rf "$BENCH_TMP"; fi
+}
+
+make_bench_tmp() {
+  # On the same file system as the build by default: /tmp here is the real
+  # disk (ext4), not tmpfs, so fsync costs what it costs. BENCH_TMPDIR to move it.
+  BENCH_TMP=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/mailnest-bench.XXXXXX") || die "mktemp failed"
+  trap bench_cleanup EXIT
+  trap 'exit 130' INT TERM
+}
+
+# Builds the binary (and the bench clients) if needed.
+ensure_build() {
+  if [[ ! -f "$BUILD_DIR/build.ninja" ]]; then
+    meson setup "$BUILD_DIR" "$ROOT" -Dbench=true >/dev/null || die "meson setup failed"
+  fi
+  ninja -C "$BUILD_DIR" "$@" >"$BENCH_TMP/build.log" 2>&1 || { tail -20 "$BENCH_TMP/build.log" >&2; die "build failed"; }
+}
+
+# write_config OUT.json MAIL_ROOT [extra JSON merged on top]
+# Starts from etc/mailnest.json: ports 0 (the ready line tells), fsync on,
+# logs into the temp dir.
+write_config() {
+  local out=$1 mail_root=$2 extra=${3:-"{}"}
+  "$PY" - "$ROOT/etc/mailnest.json" "$out" "$mail_root" "$BENCH_TMP" "$BENCH_LOG_LEVEL" "$extra" <<'EOF'
+import json, sys
+src, out, mail_root, tmp, level, extra = sys.argv[1:]
+cfg = json.load(open(src))
+def merge(d, s):
+    for k, v in s.items():
+        if isinstance(v, dict) and isinstance(d.get(k), dict): merge(d[k], v)
+        else: d[k] = v
+merge(cfg, {"mail_root": mail_root, "log_level": level,
+            "smtp": {"port": 0, "listen": "127.0.0.1", "log_file": tmp + "/smtp.log"},
+            "pop3": {"port": 0, "listen": "127.0.0.1", "log_file": tmp + "/pop3.log"},
+            "store": {"fsync": True}})
+merge(cfg, json.loads(extra))
+json.dump(cfg, open(out, "w"), indent=2)
+EOF
+}
+
+# start_mailnest CONFIG: sets MN_PID, MN_SMTP_PORT, MN_POP3_PORT.
+start_mailnest() {
+  local config=$1 out="$BENCH_TMP/mailnest.stdout"
+  "$MAILNEST" --config "$config" >"$out" 2>"$BENCH_TMP/mailnest.stderr" &
+  MN_PID=$!
+  local i line
+  for ((i = 0; i < 100; i++)); do  # 10 s at most
+    line=$(grep -m1 '^mailnest ready' "$out" 2>/dev/null || true)
+    [[ -n "$line" ]] && break
+    kill -0 "$MN_PID" 2>/dev/null || { cat "$BENCH_TMP/mailnest.stderr" >&2; MN_PID=""; die "mailnest exited at start"; }
+    sleep 0.1
+  done
+  [[ -n "$line" ]] || die "mailnest printed no ready line within 10 s"
+  MN_SMTP_PORT=$(sed -n 's/.* smtp=[^ ]*:\([0-9]*\).*/\1/p' <<<"$line")
+  MN_POP3_PORT=$(sed -n 's/.* pop3=[^ ]*:\([0-9]*\).*/\1/p' <<<"$line")
+}
+
+stop_mailnest() {
+  [[ -n "$MN_PID" ]] || return 0
+  kill -TERM "$MN_PID" 2>/dev/null || true
+  local i
+  for ((i = 0; i < 50; i++)); do
+    kill -0 "$MN_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$MN_PID" 2>/dev/null || true
+  wait "$MN_PID" 2>/dev/null || true
+  MN_PID=""
+}
+
+# CPU seconds (user+system) a process has used so far.
+proc_cpu_s() {
+  awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f\n", ($12 + $13) / hz }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+
+free_port() {
+  "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+now_s() { date +%s.%N; }
+
+# median of the numbers given as arguments
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {if (NR==0) print 0; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+min_of() { printf '%s\n' "$@" | sort -g | head -1; }
+max_of() { printf '%s\n' "$@" | sort -g | tail -1; }
+
+# count_files DIR: regular files directly in DIR (0 if it does not exist)
+count_files() { if [[ -d "$1" ]]; then find "$1" -maxdepth 1 -type f | wc -l; else echo 0; fi; }
