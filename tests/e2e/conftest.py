@@ -150,13 +150,13 @@ def mailnest_factory(tmp_path):
 
 
 # --- External instance (lab scripts scripts/e2, scripts/e3) -------------------
-# When MAILNEST_SMTP_PORT / MAILNEST_POP3_PORT / MAILNEST_MAIL_ROOT are set, the
-# `mailnest` fixture starts nothing: it points at the appliance the lab script
-# started on fixed ports, so the script's tcpdump capture sees the traffic.
+# When MAILNEST_SMTP_PORT and MAILNEST_MAIL_ROOT (and for POP3 MAILNEST_POP3_PORT)
+# are set, the `mailnest` fixture starts nothing: it points at the appliance the
+# lab script started on fixed ports, so the script's tcpdump capture sees it.
 # Each test still starts with empty mailboxes (message files of the previous
 # test are removed) and logs() returns only what was logged during the test.
 # mailnest_factory(...) always starts its own instance on port 0.
-EXTERNAL_ENV = ("MAILNEST_SMTP_PORT", "MAILNEST_POP3_PORT", "MAILNEST_MAIL_ROOT")
+EXTERNAL_ENV = ("MAILNEST_SMTP_PORT", "MAILNEST_MAIL_ROOT")
 
 
 class ExternalMailnest(Mailnest):
@@ -164,7 +164,7 @@ class ExternalMailnest(Mailnest):
         self.name = "external"
         self.mail_root = Path(os.environ["MAILNEST_MAIL_ROOT"])
         self.smtp_port = int(os.environ["MAILNEST_SMTP_PORT"] or 0) or None
-        self.pop3_port = int(os.environ["MAILNEST_POP3_PORT"] or 0) or None
+        self.pop3_port = int(os.environ.get("MAILNEST_POP3_PORT") or 0) or None
         cfg_path = os.environ.get("MAILNEST_CONFIG")
         self.config = json.loads(Path(cfg_path).read_text()) if cfg_path else base_config()
         self.config_path = Path(cfg_path) if cfg_path else None

@@ -1,0 +1,68 @@
+# mailnest appliance image (Debian bookworm, multi-stage).
+#   docker build -t mailnest .                    → runtime image (slim, non-root)
+#   docker build --target tester -t mailnest-tester .   → runtime + tcpdump/tshark/pytest for the lab run
+# compose.yaml builds both; see there for how the services use them.
+
+# ---- build stage: compiler, meson and the -dev packages ---------------------------
+FROM debian:bookworm AS build
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends \
+      g++ meson ninja-build pkg-config \
+      libuv1-dev libfmt-dev nlohmann-json3-dev catch2 libcrypt-dev \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY meson.build meson_options.txt ./
+COPY subprojects/ subprojects/
+COPY src/ src/
+COPY tests/ tests/
+# System packages only (no wrap downloads inside the build); the unit tests
+# must pass before an image is made.
+RUN meson setup build --wrap-mode=nofallback -Dtests=true -Dbench=false --prefix=/usr/local \
+ && ninja -C build \
+ && meson test -C build --suite unit --print-errorlogs \
+ && strip build/mailnest
+
+# ---- runtime stage: the binary and its shared libraries ---------------------------
+FROM debian:bookworm-slim AS runtime
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libuv1 libfmt9 libcrypt1 \
+ && rm -rf /var/lib/apt/lists/* \
+ && groupadd --system --gid 10001 mailnest \
+ && useradd --system --uid 10001 --gid mailnest --home-dir /var/lib/mailnest --shell /usr/sbin/nologin mailnest \
+ && install -d -o mailnest -g mailnest -m 0700 /var/mail/mailnest \
+ && install -d -o mailnest -g mailnest /var/lib/mailnest
+COPY --from=build /src/build/mailnest /usr/local/bin/mailnest
+COPY etc/mailnest.json /etc/mailnest/mailnest.json
+# Fail the build if a shared library is missing from the runtime stage.
+RUN ! ldd /usr/local/bin/mailnest | grep -q "not found" \
+ && /usr/local/bin/mailnest --check-config --config /etc/mailnest/mailnest.json
+WORKDIR /var/lib/mailnest
+USER mailnest
+EXPOSE 2525 2110
+# Health: connect to the local listener and read its greeting line (220 for
+# SMTP; a POP3-only container sets HEALTH_PORT=2110 HEALTH_EXPECT=+OK).
+ENV HEALTH_PORT=2525 HEALTH_EXPECT=220
+HEALTHCHECK --interval=10s --timeout=5s --start-period=5s --retries=3 \
+  CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/${HEALTH_PORT} && IFS= read -r -t 4 line <&3 && [[ $line == ${HEALTH_EXPECT}* ]]"]
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["/usr/local/bin/mailnest"]
+# Containers listen on every interface of their own network namespace.
+CMD ["--config", "/etc/mailnest/mailnest.json", "--mail-root", "/var/mail/mailnest", \
+     "--smtp-listen", "0.0.0.0:2525", "--pop3-listen", "0.0.0.0:2110"]
+
+# ---- tester stage: runtime + capture/validation tools and the e2 tests ---------------
+FROM runtime AS tester
+USER root
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      tcpdump tshark python3 python3-pytest iproute2 procps \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /opt/mailnest
+COPY etc/ etc/
+COPY scripts/ scripts/
+COPY tests/pytest.ini tests/pytest.ini
+COPY tests/e2e/ tests/e2e/
+ENV MAILNEST_BINARY=/usr/local/bin/mailnest
+HEALTHCHECK NONE
+ENTRYPOINT []
+CMD ["scripts/e2", "--external"]
