@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <sys/ioctl.h>
+
 #include <cstring>
 
 namespace mailnest {
@@ -122,6 +124,13 @@ void Connection::OnWriteCb(uv_write_t* req, int status) {
     self->Close();
     return;
   }
+  if (self->out_.empty() && !self->close_after_write_ && !self->closing_) {
+    // The backlog just fell to zero through this write (Flush() only
+    // reports that for writes uv_try_write finished): a streaming handler
+    // (POP3 RETR) waits for exactly this to produce its next chunk.
+    self->handler_->OnWritable();
+    return;
+  }
   self->Flush();
 }
 
@@ -157,6 +166,15 @@ void Connection::SetTimeout(uint64_t ms) {
 void Connection::OnTimerCb(uv_timer_t* t) {
   auto* self = static_cast<Connection*>(t->data);
   if (!self->closing_) self->handler_->OnTimeout();
+}
+
+size_t Connection::PendingInputBytes() const {
+  if (closing_) return 0;
+  uv_os_fd_t fd;
+  if (uv_fileno(reinterpret_cast<const uv_handle_t*>(&tcp_), &fd) != 0) return 0;
+  int n = 0;
+  if (ioctl(fd, FIONREAD, &n) != 0 || n < 0) return 0;
+  return static_cast<size_t>(n);
 }
 
 void Connection::PauseReading() {
