@@ -138,7 +138,7 @@ def test_validator_on_a_real_capture(tmp_path, mailnest):
     port = mailnest.smtp_port
     pcap = tmp_path / "real.pcap"
     err = open(tmp_path / "tcpdump.err", "wb")
-    dump = subprocess.Popen(["tcpdump", "-i", "lo", "-n", "-U", "-w", str(pcap), f"tcp port {port}"],
+    dump = subprocess.Popen(["tcpdump", "-i", "lo", "-n", "-U", "--immediate-mode", "-w", str(pcap), f"tcp port {port}"],
                             stderr=err)
     try:
         deadline = time.monotonic() + 10
