@@ -348,7 +348,7 @@ def preflight(binary):
     if os.geteuid() != 0:
         return "Mininet needs root"
     try:
-        import mininet.net  # noqa: F401
+        import mininet.net  # noqa: F401  (only: is it installed?)
     except ImportError:
         return "Debian package mininet (python3 module) not installed"
     for tool in ("mnexec", "tcpdump", "mergecap", "tshark", "ip"):
@@ -359,13 +359,62 @@ def preflight(binary):
     return None
 
 
+def probe():
+    """Brings up h1, h2 on a LinuxBridge and opens one TCP connection; returns None or the reason."""
+    from mininet.log import setLogLevel
+    from mininet.net import Mininet
+    from mininet.topo import Topo
+
+    setLogLevel("critical")
+    switch_cls, _ = make_switch_class()
+
+    class Two(Topo):
+        def build(self):
+            s1 = self.addSwitch("s1")
+            for n in (1, 2):
+                self.addLink(self.addHost(f"h{n}", ip=f"10.0.0.{n}/24"), s1)
+
+    try:
+        net = Mininet(topo=Two(), switch=switch_cls, controller=None, autoSetMacs=True, waitConnected=False)
+    except Exception as e:  # noqa: BLE001
+        return f"cannot build a Mininet network: {e!r}"
+    try:
+        net.start()
+        h1, h2 = net.get("h1", "h2")
+        srv = h1.popen([PY, "-c", "import socket; s=socket.create_server(('10.0.0.1', 2599)); "
+                        "s.settimeout(20); print('up', flush=True); c,_=s.accept(); c.sendall(b'hi'); c.close()"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if Demo.wait_line(srv.stdout, "^up", 10) is None:
+            Demo.stop(srv, signal.SIGKILL)
+            return "cannot start a process inside a Mininet host"
+        cli = h2.popen([PY, "-c", "import socket; c=socket.create_connection(('10.0.0.1', 2599), timeout=10); "
+                        "print(c.recv(10).decode())"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            out, err = cli.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            cli.kill()
+            out, err = cli.communicate()
+        Demo.stop(srv, signal.SIGKILL, 5)
+        if b"hi" not in out:
+            return f"no TCP connectivity between Mininet hosts: {err.decode(errors='replace')[-300:]}"
+        return None
+    except Exception as e:  # noqa: BLE001
+        return f"Mininet network does not work here: {e!r}"
+    finally:
+        try:
+            net.stop()
+        except Exception:  # noqa: BLE001
+            subprocess.run(["ip", "link", "del", "dev", "s1"], capture_output=True, timeout=30)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--binary", default=os.environ.get("MAILNEST_BINARY", str(ROOT / "build" / "mailnest")))
     ap.add_argument("--pcap", default=str(ROOT / "artifacts" / "pcap" / "mininet_demo.pcap"))
     ap.add_argument("--project", default=os.environ.get("PROJECT_CODE", "S08"))
     ap.add_argument("--keep-logs", action="store_true", help="copy both logs to artifacts/logs/")
-    ap.add_argument("--check", action="store_true", help="only say whether this machine can run the demo")
+    ap.add_argument("--check", action="store_true",
+                    help="only say whether this machine can run the demo (brings up a 2-host probe network)")
     ap.add_argument("--client", choices=("smtp", "pop3"), help=argparse.SUPPRESS)
     ap.add_argument("--server", help=argparse.SUPPRESS)
     ap.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -382,6 +431,10 @@ def main():
         print(f"mininet demo cannot run here: {reason}", file=sys.stderr)
         return 2
     if args.check:
+        reason = probe()
+        if reason:
+            print(f"mininet demo cannot run here: {reason}", file=sys.stderr)
+            return 2
         print("mininet demo can run here")
         return 0
     try:
