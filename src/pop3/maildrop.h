@@ -1,0 +1,102 @@
+// A POP3 maildrop: the locked snapshot of one user's Maildir for the
+// length of a session (RFC 1939 §8: exclusive access from login to UPDATE).
+//
+//   Open()    mkdir the mailbox if missing; take an exclusive non-blocking
+//             flock on <mail_root>/<user>/.mailnest.lock (kernel-held, so it
+//             works across processes and dies with the process); move new/*
+//             into cur/ as "<name>:2," (as Dovecot does); list cur/ into the
+//             message list, oldest delivery first.
+//   MarkDeleted()/UnmarkAll()  in memory only (DELE/RSET).
+//   Commit()  UPDATE: unlink the marked files (nothing else), fsync cur/,
+//             release the lock.
+//   ~Maildrop without Commit: releases the lock and removes nothing
+//             (dropped connection, autologout, shutdown).
+//
+// Mail delivered after Open() stays in new/ for the next session.
+//
+// Threads: every method on the loop thread; all file I/O runs in pool jobs
+// and done runs on the loop thread. One operation in flight at a time.
+// Destroying the Maildrop with an operation in flight is allowed: its done
+// is then not called, and the job releases the lock when it ends.
+#pragma once
+
+#include <uv.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+
+namespace mailnest {
+
+class FsEnv;
+
+struct MaildropOptions {
+  std::string mail_root;
+  std::string user;       // must pass IsValidMailboxName (checked again in Open)
+  bool fsync = true;      // fsync cur/ after removing messages
+  FsEnv* env = nullptr;   // null → the POSIX env; tests pass a faulty one
+};
+
+struct MaildropMessage {
+  std::string file_name;  // name in cur/
+  std::string uidl;       // MakeUidl(unique part of the name)
+  uint64_t size = 0;      // octets RETR sends before stuffing (S= or stat)
+  bool deleted = false;
+};
+
+class Maildrop {
+ public:
+  using Done = std::function<void(Status status)>;
+  // removed: files actually unlinked.
+  using CommitDone = std::function<void(Status status, size_t removed)>;
+
+  Maildrop(uv_loop_t* loop, MaildropOptions opts);
+  ~Maildrop();
+  Maildrop(const Maildrop&) = delete;
+  Maildrop& operator=(const Maildrop&) = delete;
+
+  // Status: Busy when another session holds the lock; Invalid for a bad
+  // user name (no I/O); IoError otherwise. On failure the lock is not held.
+  void Open(Done done);
+  bool is_open() const { return open_; }
+
+  // The snapshot, 0-based (POP3 message n is index n-1). Valid after Open.
+  size_t size() const { return messages_.size(); }
+  const MaildropMessage& message(size_t index) const { return messages_[index]; }
+  std::string MessagePath(size_t index) const;
+  size_t live_count() const { return live_count_; }
+  uint64_t live_octets() const { return live_octets_; }
+
+  void MarkDeleted(size_t index);
+  void UnmarkAll();
+
+  // Status IoError when some marked file could not be removed (the others
+  // are; an unmarked one never is). The lock is released either way.
+  void Commit(CommitDone done);
+
+  struct State;
+
+ private:
+  uv_loop_t* loop_;
+  std::shared_ptr<State> state_;
+  std::vector<MaildropMessage> messages_;
+  size_t live_count_ = 0;
+  uint64_t live_octets_ = 0;
+  bool open_ = false;
+  bool busy_ = false;
+};
+
+// The UIDL of a message with this Maildir unique part (RFC 1939 §7: 1-70
+// characters in 0x21-0x7E, stable, never reused). The unique part itself
+// when it qualifies; otherwise its first characters with the others
+// replaced by '_', then '~' and 16 hex digits of a hash of the whole part,
+// so it stays stable and distinct.
+std::string MakeUidl(std::string_view unique);
+
+}  // namespace mailnest
