@@ -59,7 +59,8 @@ func runFetch(args []string, stdout, stderr io.Writer) int {
 }
 
 // fileName is "<UIDL>.eml" when the server gave a UIDL made only of
-// [A-Za-z0-9._-] (and not starting with '.'), otherwise "<number>.eml".
+// [A-Za-z0-9._,=-] (and not starting with '.'),
+// e.g. a Maildir-style "1795449550.M1P2Q0.host,S=486", otherwise "<number>.eml".
 func fileName(m pop3client.Message) string {
 	if safeName(m.UID) {
 		return m.UID + ".eml"
@@ -72,7 +73,7 @@ func safeName(s string) bool {
 		return false
 	}
 	for _, c := range s {
-		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-'
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-' || c == ',' || c == '='
 		if !ok {
 			return false
 		}

@@ -38,6 +38,7 @@ func TestFileName(t *testing.T) {
 		want string
 	}{
 		{"1700000000.M1P2.host", "1700000000.M1P2.host.eml"},
+		{"1795449550.M164701P20791Q0.mailnest.local,S=486", "1795449550.M164701P20791Q0.mailnest.local,S=486.eml"},
 		{"", "3.eml"},
 		{"a/b", "3.eml"},
 		{"..", "3.eml"},
