@@ -57,6 +57,11 @@ class Connection {
   void PauseReading();
   void ResumeReading();
 
+  // Octets the peer has sent that the kernel holds unread (FIONREAD); SMTP
+  // uses it right after accept to catch clients that talk before the
+  // greeting. 0 when unknown.
+  size_t PendingInputBytes() const;
+
   bool closing() const { return closing_; }
   size_t write_backlog() const { return out_.size() + in_flight_; }
   const std::string& peer() const { return peer_; }
