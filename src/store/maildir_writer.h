@@ -1,8 +1,9 @@
 // Durable Maildir delivery driven from the loop thread; every file
 // operation runs on the libuv thread pool (uv_queue_work), never on the loop.
 //
-// One MaildirDelivery per SMTP transaction:
-//   Begin(mailboxes, header)   names the targets; no I/O yet
+// One MaildirDelivery per SMTP transaction, all calls on the loop thread:
+//   Begin(mailboxes)           names the targets, picks id(); no I/O yet
+//   AppendHeader(header)       e.g. Return-Path + Received (uses id())
 //   Append(chunk)*             body bytes as they arrive (CRLF, un-stuffed)
 //   Commit(done) | Abort()
 //
@@ -17,10 +18,19 @@
 // id). On any failure every tmp/ and new/ file this delivery created is
 // removed and done(IoError) is called: the caller replies 451 4.3.0.
 // Mailbox directories {tmp,new,cur} are created on first delivery (0700).
+// A mailbox name that fails IsValidMailboxName or would leave mail_root
+// makes Commit report Status::Invalid without any I/O. done always runs
+// later from the loop, never inside Commit(). Directory fsyncs of deliveries
+// into the same new/ are group-committed (store/dir_sync_group.h).
+// The new/ file is named "<id>.<host>,S=<exact size in octets>".
+// store/maildir_files.h has DeliverMessage(), a blocking one-call version.
 //
 // Lifetime: the object may be destroyed right after Commit() was called or
 // after Abort(): in-flight jobs own their state (shared_ptr) and a
-// destroyed object's done callback is never called. Callers that must wait
+// destroyed object's done callback is never called. Destroyed after
+// Commit, the delivery still completes (at worst a duplicate, never a
+// loss); destroyed before Commit, it is aborted. Abort() after Commit()
+// only suppresses done. Callbacks may destroy this object. Callers that must wait
 // for durability (SMTP's 250) keep the object until done runs.
 #pragma once
 
@@ -60,11 +70,13 @@ class MaildirDelivery {
   void AppendHeader(std::string header);  // must precede any Append
   void Append(const char* data, size_t len);
   size_t backlog() const;  // bytes buffered in memory, not yet on disk
-  // Called when backlog() drops back to ≤ kSpillThreshold after a spill.
+  // Called (on the loop thread, from a job's completion) when backlog()
+  // drops back to ≤ kSpillThreshold after having exceeded it; also after a
+  // spill failure, so a paused session reads on to the end and gets 451.
   void SetOnDrained(std::function<void()> cb);
 
-  void Commit(Done done);
-  void Abort();
+  void Commit(Done done);  // at most once; done(status, id()) runs later
+  void Abort();            // removes any spilled tmp/ file (asynchronously)
 
   struct State;
 

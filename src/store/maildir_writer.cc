@@ -1,0 +1,254 @@
+#include "store/maildir_writer.h"
+
+#include <utility>
+
+#include "store/fs_env.h"
+#include "store/maildir_files.h"
+
+namespace mailnest {
+
+namespace {
+
+// Once spilling, hand the buffer to a job when at least this much waits
+// (or at Commit), so a job never writes a few bytes at a time.
+constexpr size_t kMinSpillChunk = 64 * 1024;
+
+enum class JobKind { kSpill, kCommit, kCleanup, kReport };
+
+}  // namespace
+
+// Loop-thread fields are touched only on the loop thread. `files` is used
+// by the single job in flight and otherwise by the loop thread; uv's
+// queue/after-work handoff orders those accesses.
+struct MaildirDelivery::State : std::enable_shared_from_this<MaildirDelivery::State> {
+  uv_loop_t* loop = nullptr;
+  StoreOptions opts;
+  FsEnv* env = nullptr;
+
+  DeliveryFiles files;
+  Status begin_status = Status::Invalid("Begin() was not called");
+
+  std::string buffer;          // bytes not yet handed to a job
+  size_t in_flight = 0;        // bytes held by the running job
+  bool job_running = false;
+  bool spilling = false;       // past kSpillThreshold: data goes to tmp/ as it comes
+  bool above = false;          // backlog went over the threshold: owe on_drained
+  bool committed = false;
+  bool aborted = false;
+  bool cancelled = false;      // Done must not be called (aborted or owner gone)
+  bool finished = false;       // the commit job completed
+  Status failure;              // first failure of a spill job
+  std::function<void()> on_drained;
+  Done done;
+
+  size_t backlog() const { return buffer.size() + in_flight; }
+
+  void Append(const char* data, size_t len);
+  void StartSpill();
+  void StartCommit();
+  void StartCleanup();
+  void Queue(JobKind kind, std::string data, Status report = Status::Ok());
+  void AfterSpill(Status s);
+  void AfterCommit(Status s);
+  void MaybeDrained();
+};
+
+namespace {
+
+// One thread-pool job. Owned by itself from uv_queue_work until its
+// after-work callback, which deletes it (the only place it is freed).
+struct Job {
+  uv_work_t req;
+  std::shared_ptr<MaildirDelivery::State> st;
+  JobKind kind;
+  std::string data;
+  Status result;
+};
+
+void RunJob(uv_work_t* req) {
+  Job* j = static_cast<Job*>(req->data);
+  DeliveryFiles* f = &j->st->files;
+  switch (j->kind) {
+    case JobKind::kSpill:
+      j->result = WriteChunk(f, j->data);
+      if (!j->result.ok()) RemoveCreated(f);
+      break;
+    case JobKind::kCommit:
+      j->result = WriteChunk(f, j->data);
+      if (j->result.ok()) j->result = Publish(f);
+      if (!j->result.ok()) RemoveCreated(f);
+      break;
+    case JobKind::kCleanup:
+      RemoveCreated(f);
+      break;
+    case JobKind::kReport:  // no I/O: carries an earlier verdict to the loop
+      break;
+  }
+  // The bytes are on disk (or dropped): free them on this thread.
+  std::string().swap(j->data);
+}
+
+void AfterJob(uv_work_t* req, int status) {
+  std::unique_ptr<Job> j(static_cast<Job*>(req->data));
+  std::shared_ptr<MaildirDelivery::State> st = j->st;  // alive through callbacks
+  if (status == UV_ECANCELED && j->result.ok()) {
+    j->result = Status::IoError("store job cancelled");
+  }
+  switch (j->kind) {
+    case JobKind::kSpill:
+      st->AfterSpill(j->result);
+      break;
+    case JobKind::kCommit:
+    case JobKind::kReport:
+      st->AfterCommit(j->result);
+      break;
+    case JobKind::kCleanup:
+      st->job_running = false;
+      break;
+  }
+}
+
+}  // namespace
+
+void MaildirDelivery::State::Queue(JobKind kind, std::string data, Status report) {
+  auto* j = new Job{};
+  j->req.data = j;
+  j->st = shared_from_this();
+  j->kind = kind;
+  j->data = std::move(data);
+  j->result = std::move(report);
+  in_flight = j->data.size();
+  job_running = true;
+  int r = uv_queue_work(loop, &j->req, RunJob, AfterJob);
+  if (r != 0) {
+    // Only on invalid arguments, which we never pass: fail loudly.
+    delete j;
+    std::abort();
+  }
+}
+
+void MaildirDelivery::State::Append(const char* data, size_t len) {
+  if (committed || aborted || !failure.ok() || !begin_status.ok()) return;
+  buffer.append(data, len);
+  if (!spilling && buffer.size() > kSpillThreshold) spilling = true;
+  if (spilling && !job_running && buffer.size() >= kMinSpillChunk) StartSpill();
+  if (backlog() > kSpillThreshold) above = true;
+}
+
+void MaildirDelivery::State::StartSpill() {
+  std::string chunk;
+  chunk.swap(buffer);
+  Queue(JobKind::kSpill, std::move(chunk));
+}
+
+void MaildirDelivery::State::StartCommit() {
+  if (!begin_status.ok()) {
+    Queue(JobKind::kReport, {}, begin_status);
+  } else if (!failure.ok()) {
+    Queue(JobKind::kReport, {}, failure);
+  } else {
+    std::string rest;
+    rest.swap(buffer);
+    Queue(JobKind::kCommit, std::move(rest));
+  }
+}
+
+void MaildirDelivery::State::StartCleanup() {
+  buffer.clear();
+  if (files.opened || files.fd >= 0 || !files.created.empty()) Queue(JobKind::kCleanup, {});
+}
+
+void MaildirDelivery::State::AfterSpill(Status s) {
+  job_running = false;
+  in_flight = 0;
+  if (!s.ok() && failure.ok()) {
+    failure = std::move(s);
+    buffer.clear();  // nothing more will be written; let the session drain
+  }
+  if (aborted) {
+    if (failure.ok()) StartCleanup();
+    return;
+  }
+  if (committed) {
+    StartCommit();
+  } else if (failure.ok() && buffer.size() >= kMinSpillChunk) {
+    StartSpill();
+  }
+  MaybeDrained();
+}
+
+void MaildirDelivery::State::AfterCommit(Status s) {
+  job_running = false;
+  in_flight = 0;
+  finished = true;
+  if (cancelled) return;
+  Done d = std::move(done);
+  done = nullptr;
+  if (d) d(std::move(s), files.id);
+}
+
+void MaildirDelivery::State::MaybeDrained() {
+  if (!above || backlog() > kSpillThreshold) return;
+  above = false;
+  std::function<void()> cb = on_drained;  // the callback may replace or destroy it
+  if (cb) cb();
+}
+
+MaildirDelivery::MaildirDelivery(uv_loop_t* loop, const StoreOptions& opts, FsEnv* env)
+    : state_(std::make_shared<State>()) {
+  state_->loop = loop;
+  state_->opts = opts;
+  state_->env = env ? env : DefaultFsEnv();
+}
+
+MaildirDelivery::~MaildirDelivery() {
+  if (!state_->committed) {
+    Abort();
+  } else {
+    // Jobs finish the delivery (the message may land without a 250: a
+    // possible duplicate, never a loss) but nobody is told.
+    state_->cancelled = true;
+  }
+  state_->on_drained = nullptr;
+  state_->done = nullptr;
+}
+
+void MaildirDelivery::Begin(std::vector<std::string> mailboxes) {
+  state_->begin_status = PrepareDelivery(state_->env, state_->opts, mailboxes, &state_->files);
+}
+
+const std::string& MaildirDelivery::id() const { return state_->files.id; }
+
+void MaildirDelivery::AppendHeader(std::string header) {
+  state_->Append(header.data(), header.size());
+}
+
+void MaildirDelivery::Append(const char* data, size_t len) { state_->Append(data, len); }
+
+size_t MaildirDelivery::backlog() const { return state_->backlog(); }
+
+void MaildirDelivery::SetOnDrained(std::function<void()> cb) { state_->on_drained = std::move(cb); }
+
+void MaildirDelivery::Commit(Done done) {
+  State* st = state_.get();
+  if (st->committed || st->aborted) return;
+  st->committed = true;
+  st->done = std::move(done);
+  if (!st->job_running) st->StartCommit();
+  // else AfterSpill starts the commit job when the running spill ends.
+}
+
+void MaildirDelivery::Abort() {
+  State* st = state_.get();
+  if (st->aborted || st->finished) return;
+  st->aborted = true;
+  st->cancelled = true;
+  st->done = nullptr;
+  st->on_drained = nullptr;
+  if (st->committed) return;  // the commit job owns cleanup on failure
+  st->buffer.clear();
+  if (!st->job_running) st->StartCleanup();
+  // else AfterSpill queues the cleanup once the running job is done.
+}
+
+}  // namespace mailnest
