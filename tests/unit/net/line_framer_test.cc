@@ -1,0 +1,144 @@
+#include "net/line_framer.h"
+
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+namespace mailnest {
+namespace {
+
+struct Got {
+  LineFramer::Kind kind;
+  std::string line;
+  bool operator==(const Got& o) const { return kind == o.kind && line == o.line; }
+};
+
+// Drains every event the framer has now (bounded: a framer never yields
+// more events than input octets + 1).
+std::vector<Got> Drain(LineFramer& f, size_t bound = 10000) {
+  std::vector<Got> out;
+  LineFramer::Event ev;
+  while (out.size() < bound && f.Next(&ev)) {
+    out.push_back({ev.kind, std::string(ev.line)});
+    if (ev.kind == LineFramer::Kind::kBareNewline) break;  // callers close here
+  }
+  return out;
+}
+
+std::vector<Got> FeedAll(LineFramer& f, const std::string& s) {
+  f.Feed(s.data(), s.size());
+  return Drain(f);
+}
+
+using K = LineFramer::Kind;
+
+TEST_CASE("framer splits CRLF lines", "[net][framer]") {
+  LineFramer f(512);
+  auto got = FeedAll(f, "HELO a\r\nNOOP\r\n\r\nQUIT\r\n");
+  REQUIRE(got.size() == 4);
+  CHECK(got[0] == Got{K::kLine, "HELO a"});
+  CHECK(got[1] == Got{K::kLine, "NOOP"});
+  CHECK(got[2] == Got{K::kLine, ""});
+  CHECK(got[3] == Got{K::kLine, "QUIT"});
+  CHECK(f.buffered() == 0);
+}
+
+TEST_CASE("framer joins lines split across feeds, including between CR and LF", "[net][framer]") {
+  LineFramer f(512);
+  SECTION("split inside the text") {
+    CHECK(FeedAll(f, "MAIL FR").empty());
+    auto got = FeedAll(f, "OM:<a@b>\r\n");
+    REQUIRE(got.size() == 1);
+    CHECK(got[0] == Got{K::kLine, "MAIL FROM:<a@b>"});
+  }
+  SECTION("split between CR and LF") {
+    CHECK(FeedAll(f, "NOOP\r").empty());
+    auto got = FeedAll(f, "\nRSET\r\n");
+    REQUIRE(got.size() == 2);
+    CHECK(got[0] == Got{K::kLine, "NOOP"});
+    CHECK(got[1] == Got{K::kLine, "RSET"});
+  }
+  SECTION("one octet at a time") {
+    std::string in = "EHLO x\r\nQUIT\r\n";
+    std::vector<Got> all;
+    for (char c : in) {
+      f.Feed(&c, 1);
+      for (auto& g : Drain(f)) all.push_back(g);
+    }
+    REQUIRE(all.size() == 2);
+    CHECK(all[1] == Got{K::kLine, "QUIT"});
+  }
+}
+
+TEST_CASE("framer limit counts the CRLF", "[net][framer]") {
+  LineFramer f(10);
+  SECTION("8 octets + CRLF = 10 is allowed") {
+    auto got = FeedAll(f, "12345678\r\n");
+    REQUIRE(got.size() == 1);
+    CHECK(got[0] == Got{K::kLine, "12345678"});
+  }
+  SECTION("9 octets + CRLF = 11 is too long, once, and the next line is intact") {
+    auto got = FeedAll(f, "123456789\r\nNOOP\r\n");
+    REQUIRE(got.size() == 2);
+    CHECK(got[0].kind == K::kTooLong);
+    CHECK(got[1] == Got{K::kLine, "NOOP"});
+  }
+}
+
+TEST_CASE("framer reports an over-long line once and drains it to its end", "[net][framer]") {
+  LineFramer f(512);
+  std::string huge(5000, 'x');
+  auto got = FeedAll(f, huge.substr(0, 2000));
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].kind == K::kTooLong);
+  // The rest of the same line, in several feeds, yields nothing more.
+  CHECK(FeedAll(f, huge.substr(2000, 2000)).empty());
+  CHECK(FeedAll(f, huge.substr(4000)).empty());
+  got = FeedAll(f, "\r\nNOOP\r\n");
+  REQUIRE(got.size() == 1);
+  CHECK(got[0] == Got{K::kLine, "NOOP"});
+  // Memory stayed bounded while discarding.
+  CHECK(f.buffered() == 0);
+}
+
+TEST_CASE("framer flags bare LF and bare CR", "[net][framer]") {
+  LineFramer f(512);
+  SECTION("bare LF") {
+    auto got = FeedAll(f, "NOOP\nQUIT\r\n");
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].kind == K::kBareNewline);
+  }
+  SECTION("bare CR") {
+    auto got = FeedAll(f, "NOOP\rQUIT\r\n");
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].kind == K::kBareNewline);
+  }
+  SECTION("a good line before a bare LF is still delivered") {
+    auto got = FeedAll(f, "RSET\r\nNOOP\n");
+    REQUIRE(got.size() == 2);
+    CHECK(got[0] == Got{K::kLine, "RSET"});
+    CHECK(got[1].kind == K::kBareNewline);
+  }
+  SECTION("CR at the end of a feed waits for the next octet") {
+    CHECK(FeedAll(f, "NOOP\r").empty());
+    auto got = FeedAll(f, "X");
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].kind == K::kBareNewline);
+  }
+}
+
+TEST_CASE("framer hands over buffered bytes for DATA", "[net][framer]") {
+  LineFramer f(512);
+  const std::string in = "DATA\r\nSubject: x\r\n\r\nbo";
+  f.Feed(in.data(), in.size());
+  LineFramer::Event ev;
+  REQUIRE(f.Next(&ev));
+  CHECK(ev.line == "DATA");
+  CHECK(f.TakeBuffered() == "Subject: x\r\n\r\nbo");
+  CHECK(f.buffered() == 0);
+  CHECK_FALSE(f.Next(&ev));
+}
+
+}  // namespace
+}  // namespace mailnest
