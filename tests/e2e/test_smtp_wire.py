@@ -1,0 +1,124 @@
+"""A raw-socket SMTP client for the test_smtp_* files (no tests in here).
+
+Reads replies exactly as RFC 5321 §4.2 frames them ("ddd-" continues a
+multi-line reply, "ddd " ends it), with a deadline on every wait so no test
+can hang.
+"""
+import re
+import socket
+import time
+
+REPLY_LINE = re.compile(rb"^(\d{3})([ -])(.*)$")
+
+
+class Reply:
+    def __init__(self, code, lines):
+        self.code = code
+        self.lines = lines  # text after "ddd " / "ddd-", decoded
+
+    @property
+    def text(self):
+        return "\n".join(self.lines)
+
+    @property
+    def enhanced(self):
+        """The RFC 3463 status code of the last line, or ''."""
+        m = re.match(r"^(\d\.\d{1,3}\.\d{1,3})\b", self.lines[-1])
+        return m.group(1) if m else ""
+
+    def __repr__(self):
+        return f"Reply({self.code}, {self.lines!r})"
+
+
+class Wire:
+    def __init__(self, port, host="127.0.0.1", timeout=5.0):
+        self.timeout = timeout
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.buf = b""
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def send(self, data: bytes):
+        self.sock.sendall(data)
+
+    def _line(self, deadline):
+        while b"\r\n" not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"no complete reply line; have {self.buf[:200]!r}")
+            self.sock.settimeout(left)
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError(f"connection closed; have {self.buf[:200]!r}")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def reply(self, timeout=None) -> Reply:
+        deadline = time.monotonic() + (timeout or self.timeout)
+        lines = []
+        for _ in range(1000):  # bounded: no reply has that many lines
+            m = REPLY_LINE.match(self._line(deadline))
+            assert m, "malformed reply line"
+            lines.append(m.group(3).decode(errors="replace"))
+            if m.group(2) == b" ":
+                return Reply(int(m.group(1)), lines)
+        raise AssertionError("reply too long")
+
+    def cmd(self, line: str, timeout=None) -> Reply:
+        self.send(line.encode() + b"\r\n")
+        return self.reply(timeout)
+
+    def greet(self, helo="client.test") -> Reply:
+        g = self.reply()
+        assert g.code == 220, g
+        r = self.cmd(f"EHLO {helo}")
+        assert r.code == 250, r
+        return r
+
+    def start_data(self, rcpt="alice@localhost", sender="sender@remote.test"):
+        assert self.cmd(f"MAIL FROM:<{sender}>").code == 250
+        assert self.cmd(f"RCPT TO:<{rcpt}>").code == 250
+        r = self.cmd("DATA")
+        assert r.code == 354, r
+
+    def is_closed(self, timeout=3.0) -> bool:
+        """True if the peer closes (EOF or reset) within timeout, discarding data."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.sock.settimeout(max(0.01, deadline - time.monotonic()))
+            try:
+                chunk = self.sock.recv(65536)
+            except socket.timeout:
+                return False
+            except (ConnectionResetError, BrokenPipeError):
+                return True
+            if not chunk:
+                return True
+            self.buf += chunk
+        return False
+
+
+def stored_message(path):
+    """Splits a stored file into (return_path_line, received_header, body)."""
+    data = path.read_bytes()
+    first, rest = data.split(b"\r\n", 1)
+    # Received: and its continuation lines (starting with TAB).
+    lines = rest.split(b"\r\n")
+    received = [lines[0]]
+    i = 1
+    while i < len(lines) and lines[i].startswith(b"\t"):
+        received.append(lines[i])
+        i += 1
+    body = b"\r\n".join(lines[i:])
+    return first, b"\r\n".join(received), body
