@@ -52,13 +52,17 @@ Status CountSubdir(const std::string& path, MailboxStats* stats) {
     } else {
       // No S= (a file some other MDA put there): stat, never open.
       struct stat st;
-      if (::fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;  // gone meanwhile
-      if (!S_ISREG(st.st_mode)) continue;
+      if (::fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) {
+        errno = 0;  // gone meanwhile, or not a file: skip
+        continue;
+      }
       size = static_cast<uint64_t>(st.st_size);
     }
     stats->messages += 1;
     stats->octets += size;
+    errno = 0;
   }
+  if (errno != 0) return Status::IoError(fmt::format("readdir {}: {}", path, std::strerror(errno)));
   return Status::Ok();
 }
 
