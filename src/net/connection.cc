@@ -4,7 +4,9 @@
 
 #include <sys/ioctl.h>
 
+#include <csignal>
 #include <cstring>
+#include <mutex>
 
 namespace mailnest {
 
@@ -39,6 +41,13 @@ struct Connection::WriteReq {
 };
 
 Connection::Connection(uv_loop_t* loop, Handler* handler) : loop_(loop), handler_(handler) {
+  // libuv writes to sockets with write(2)/writev(2), which raise SIGPIPE
+  // when the peer has gone (FIN answered by RST): with the default action
+  // that kills the whole server, and every session with it. A write error is
+  // already handled per connection (Flush/OnWriteCb close it), so the
+  // signal is never wanted. Process-wide, done once, as Node does at start.
+  static std::once_flag ignore_sigpipe;
+  std::call_once(ignore_sigpipe, [] { std::signal(SIGPIPE, SIG_IGN); });
   uv_tcp_init(loop_, &tcp_);
   uv_timer_init(loop_, &timer_);
   tcp_.data = this;
