@@ -177,3 +177,23 @@ def test_client_vanishing_right_after_the_terminator_keeps_the_message_whole(mai
     assert mailnest.tmp_files("alice") == []
     with Wire(mailnest.smtp_port) as w2:
         w2.greet()
+
+
+def test_peer_gone_while_replies_pending_does_not_kill_the_server(mailnest_factory):
+    # Regression: the client reads up to 354, sends the body plus pipelined
+    # commands and closes (FIN). After the commit the server writes the 250
+    # (answered by RST) and then the NOOP replies; with SIGPIPE at its
+    # default action the second write killed the process (exit 141).
+    mn = mailnest_factory()
+    for _ in range(3):
+        w = Wire(mn.smtp_port)
+        w.greet()
+        w.start_data()
+        w.send(b"Subject: bye\r\n\r\nhi\r\n.\r\n" + b"NOOP\r\n" * 200)
+        w.close()
+        time.sleep(0.2)
+    assert mn.proc.poll() is None, f"server died with {mn.proc.returncode}"
+    assert len(mn.all_messages("alice")) == 3
+    with Wire(mn.smtp_port) as w:
+        w.greet()
+    assert mn.stop() == 0
