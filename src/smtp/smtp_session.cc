@@ -172,7 +172,7 @@ void SmtpSession::DispatchLine(const LineFramer::Event& ev) {
   if (ev.kind == LineFramer::Kind::kTooLong) {
     reply_log_.clear();
     Reply(SmtpReplyId::kLineTooLong);
-    ctx_.log->Debug(id_, "line too long -> {}", reply_log_);
+    ctx_.log->Debug(id_, "{} line too long -> {}", peer_, reply_log_);
     return;
   }
   // 3. Bare LF / CR: the stream cannot be trusted to stay in sync.
@@ -200,7 +200,7 @@ void SmtpSession::DispatchLine(const LineFramer::Event& ev) {
   reply_log_.clear();
   if (args.verb.empty()) {
     Reply(SmtpReplyId::kEmptyCommand);
-    ctx_.log->Debug(id_, "empty command -> {}", reply_log_);
+    ctx_.log->Debug(id_, "{} empty command -> {}", peer_, reply_log_);
     return;
   }
   // 5. Lookup, 6. unknown. The verb of an unknown command is not logged:
@@ -208,19 +208,19 @@ void SmtpSession::DispatchLine(const LineFramer::Event& ev) {
   const SmtpCommand* cmd = FindSmtpCommand(args.verb);
   if (!cmd) {
     Reply(SmtpReplyId::kUnknownCommand);
-    ctx_.log->Debug(id_, "unknown command ({} octets) -> {}", line.size(), reply_log_);
+    ctx_.log->Debug(id_, "{} unknown command ({} octets) -> {}", peer_, line.size(), reply_log_);
     return;
   }
   // 7. State.
   if (!(cmd->states & StateBit(state_))) {
     Reply(BadSequenceReply(*cmd));
-    ctx_.log->Debug(id_, "{} in {} -> {}", cmd->name, SmtpStateName(state_), reply_log_);
+    ctx_.log->Debug(id_, "{} {} in {} -> {}", peer_, cmd->name, SmtpStateName(state_), reply_log_);
     return;
   }
   // 8. Arity.
   if (args.words.size() < cmd->min_args || (cmd->max_args != kAnyArgs && args.words.size() > cmd->max_args)) {
     Reply(SmtpReplyId::kSyntax, cmd->usage);
-    ctx_.log->Debug(id_, "{} with {} arguments -> {}", cmd->name, args.words.size(), reply_log_);
+    ctx_.log->Debug(id_, "{} {} with {} arguments -> {}", peer_, cmd->name, args.words.size(), reply_log_);
     return;
   }
   args.usage = cmd->usage;
@@ -229,7 +229,7 @@ void SmtpSession::DispatchLine(const LineFramer::Event& ev) {
   bool log_arg = cmd->name == "MAIL" || cmd->name == "RCPT" || cmd->name == "HELO" || cmd->name == "EHLO";
   std::string logged = log_arg ? LogSafe(args.arg) : std::string();
   if ((this->*cmd->check)(args)) (this->*cmd->proceed)(args);
-  ctx_.log->Debug(id_, "{}{}{} -> {}", cmd->name, logged.empty() ? "" : " ", logged, reply_log_);
+  ctx_.log->Debug(id_, "{} {}{}{} -> {}", peer_, cmd->name, logged.empty() ? "" : " ", logged, reply_log_);
 }
 
 SmtpReplyId SmtpSession::BadSequenceReply(const SmtpCommand& cmd) const {
@@ -512,7 +512,7 @@ void SmtpSession::EndTransaction() {
 void SmtpSession::SendGreeting() {
   reply_log_.clear();
   Reply(SmtpReplyId::kGreeting, hostname());
-  ctx_.log->Debug(id_, "greeting -> {}", reply_log_);
+  ctx_.log->Debug(id_, "{} greeting -> {}", peer_, reply_log_);
   EnterState(SmtpState::kConnected);
 }
 

@@ -307,5 +307,5 @@ def test_logs_have_session_ids_verbs_and_codes(mailnest):
     logs = mailnest.logs()
     assert re.search(r"smtp info \[[0-9a-f]+\] connect from 127\.0\.0\.1:\d+", logs)
     if "smtp debug" in logs:  # per-command lines are debug level
-        assert re.search(r"\[[0-9a-f]+\] RCPT TO:<nobody@localhost> -> 550 5\.1\.1", logs)
+        assert re.search(r"\[[0-9a-f]+\] 127\.0\.0\.1:\d+ RCPT TO:<nobody@localhost> -> 550 5\.1\.1", logs)
     assert re.search(r"\[[0-9a-f]+\] disconnect from 127\.0\.0\.1", logs)
