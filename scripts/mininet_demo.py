@@ -407,9 +407,18 @@ def probe():
             subprocess.run(["ip", "link", "del", "dev", "s1"], capture_output=True, timeout=30)
 
 
+def default_binary():
+    if os.environ.get("MAILNEST_BINARY"):
+        return os.environ["MAILNEST_BINARY"]
+    for cand in (ROOT / "build" / "mailnest", ROOT / "build" / "src" / "mailnest"):
+        if cand.is_file():
+            return str(cand)
+    return str(ROOT / "build" / "mailnest")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--binary", default=os.environ.get("MAILNEST_BINARY", str(ROOT / "build" / "mailnest")))
+    ap.add_argument("--binary", default=default_binary())
     ap.add_argument("--pcap", default=str(ROOT / "artifacts" / "pcap" / "mininet_demo.pcap"))
     ap.add_argument("--project", default=os.environ.get("PROJECT_CODE", "S08"))
     ap.add_argument("--keep-logs", action="store_true", help="copy both logs to artifacts/logs/")
