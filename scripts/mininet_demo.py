@@ -303,10 +303,15 @@ def run_demo(args):
     time.sleep(0.1)
     for name, path in logs.items():
         text = path.read_text(errors="replace") if path.exists() else ""
-        sessions = sorted(set(re.findall(r"^\S+ \S+ \S+ \[([^\]\s]+)\]", text, re.M)))
+        # "<time> <component> <level> [<session>] text"; "[-]" is the listener itself.
+        sessions = sorted(set(re.findall(r"^\S+ \S+ \S+ \[([^\]\s]+)\]", text, re.M)) - {"-"})
         mailbox_lines = [ln for ln in text.splitlines() if re.search(rf"\b{USER}\b", ln)]
-        print(f"--- {name} log {path.name}: {len(text.splitlines())} lines, sessions: {', '.join(sessions) or '-'}")
-        for ln in mailbox_lines[:10]:
+        key = re.compile(rf"RCPT TO:<{USER}@|queued as|user={USER} .*(login ok|maildrop open|command "
+                         r"(LIST|RETR|DELE|QUIT)|reply \+OK.*(bye|signing off|deleted|removed))", re.I)
+        shown = [ln for ln in text.splitlines() if key.search(ln)] or mailbox_lines
+        print(f"--- {name} log ({path.name}, {len(text.splitlines())} lines): mailbox {USER}, "
+              f"sessions: {', '.join(sessions) or '-'}")
+        for ln in shown[:12]:
             print(f"    {ln}")
         demo.step(f"{name} log names session ids and mailbox {USER}", bool(sessions) and bool(mailbox_lines))
     if args.keep_logs:
