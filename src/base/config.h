@@ -26,7 +26,7 @@ struct SmtpConfig {
   std::string log_file;                       // "" = stderr
   uint32_t max_connections = 10000;           // beyond: 421 4.3.2 at accept
   uint32_t max_line_length = 512;             // command line incl. CRLF; beyond: 500 5.5.2
-  uint32_t max_text_line_length = 1000;       // DATA line incl. CRLF; beyond: 552 5.3.4 (5.6.0 text)
+  uint32_t max_text_line_length = 1000;       // DATA line incl. CRLF; beyond: 552 5.6.0 (content)
   uint64_t max_message_size = 10485760;       // octets of DATA; beyond: 552 5.3.4
   uint32_t max_recipients = 100;              // beyond: 452 4.5.3
   uint32_t max_errors = 20;                   // beyond: 421 4.7.0 and close
