@@ -9,10 +9,11 @@
 namespace mailnest {
 
 namespace {
-// A valid yescrypt hash of a random password nobody knows, used only when
-// no configured user has a hash to borrow the cost parameters from.
+// A yescrypt hash (default cost) of 24 random bytes that were thrown away,
+// used only when no configured user has a hash to borrow the cost from.
+// Unknown users never log in whatever it matches (AuthJob::known).
 constexpr const char* kFallbackDummyHash =
-    "$y$j9T$n.4H9eXXeH1gmtgUdKnBm.$suesNT40XljW/NQyYpZ41KQjRWTKcnvdUC3hzusTBq4";
+    "$y$j9T$bgZu.KgY5SO37BahDXeRG0$fUDyxbMuXp36xR/QeQXESQHdqIvTQZnCSdtC/ZlD5P9";
 }  // namespace
 
 struct Pop3Server::Impl {

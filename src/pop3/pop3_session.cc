@@ -444,6 +444,7 @@ void Pop3Session::MaybeReadMore() {
 void Pop3Session::OnWritable() { MaybeReadMore(); }
 
 void Pop3Session::OnChunk(const Status& status, std::string_view chunk, bool eof) {
+  if (ending_ && !stream_started_) return EndStream();  // shutdown already answered
   if (!status.ok()) {
     Log(LogLevel::kError, "cannot read message {}: {}", stream_index_ + 1, status.message());
     if (stream_started_) {
@@ -457,7 +458,6 @@ void Pop3Session::OnChunk(const Status& status, std::string_view chunk, bool eof
                                                       : "[SYS/TEMP] cannot read message, try again later");
     return EndStream();
   }
-  if (ending_) return EndStream();  // shutdown cut the stream short
   if (!stream_started_) {
     stream_started_ = true;
     if (top_) {
