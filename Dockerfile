@@ -20,7 +20,7 @@ COPY tests/ tests/
 RUN meson setup build --wrap-mode=nofallback -Dtests=true -Dbench=false --prefix=/usr/local \
  && ninja -C build \
  && meson test -C build --suite unit --print-errorlogs \
- && strip build/src/mailnest
+ && strip build/mailnest
 
 # ---- runtime stage: the binary and its shared libraries ---------------------------
 FROM debian:bookworm-slim AS runtime
@@ -31,7 +31,7 @@ RUN apt-get update \
  && useradd --system --uid 10001 --gid mailnest --home-dir /var/lib/mailnest --shell /usr/sbin/nologin mailnest \
  && install -d -o mailnest -g mailnest -m 0700 /var/mail/mailnest \
  && install -d -o mailnest -g mailnest /var/lib/mailnest
-COPY --from=build /src/build/src/mailnest /usr/local/bin/mailnest
+COPY --from=build /src/build/mailnest /usr/local/bin/mailnest
 COPY etc/mailnest.json /etc/mailnest/mailnest.json
 # Fail the build if a shared library is missing from the runtime stage.
 RUN ! ldd /usr/local/bin/mailnest | grep -q "not found" \

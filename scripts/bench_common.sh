@@ -4,7 +4,7 @@
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$ROOT/build}
-MAILNEST=${MAILNEST:-$BUILD_DIR/src/mailnest}
+MAILNEST=${MAILNEST:-$BUILD_DIR/mailnest}
 PY=/usr/bin/python3
 # Server log level for the run; "info" logs every transaction like a real
 # deployment would. BENCH_LOG_LEVEL=warn shows what logging costs.

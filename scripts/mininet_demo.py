@@ -415,9 +415,6 @@ def probe():
 def default_binary():
     if os.environ.get("MAILNEST_BINARY"):
         return os.environ["MAILNEST_BINARY"]
-    for cand in (ROOT / "build" / "mailnest", ROOT / "build" / "src" / "mailnest"):
-        if cand.is_file():
-            return str(cand)
     return str(ROOT / "build" / "mailnest")
 
 

@@ -15,9 +15,7 @@ pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "scripts" / "mininet_demo.py"
-BINARY = os.environ.get("MAILNEST_BINARY") or next(
-    (str(p) for p in (ROOT / "build" / "mailnest", ROOT / "build" / "src" / "mailnest") if p.is_file()),
-    str(ROOT / "build" / "mailnest"))
+BINARY = os.environ.get("MAILNEST_BINARY") or str(ROOT / "build" / "mailnest")
 PY = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 
 
