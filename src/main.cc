@@ -193,7 +193,8 @@ int RunServers(const Config& config) {
       uv_signal_t sigint, sigterm;
       SmtpServer* smtp;
       Pop3Server* pop3;
-      int pending = 0;
+      int pending = 0;      // server shutdowns still running
+      int open_handles = 2;  // signal handles not yet closed
       bool stopping = false;
     };
     auto* st = new SignalState{};  // freed after both signal handles closed
@@ -205,9 +206,11 @@ int RunServers(const Config& config) {
       s->stopping = true;
       auto close_signals = [s]() {
         if (--s->pending > 0) return;
+        // Freed only after BOTH close callbacks ran (libuv runs them in
+        // no order we may rely on).
         auto free_cb = [](uv_handle_t* hh) {
           auto* ss = static_cast<SignalState*>(hh->data);
-          if (hh == reinterpret_cast<uv_handle_t*>(&ss->sigterm)) delete ss;
+          if (--ss->open_handles == 0) delete ss;
         };
         uv_close(reinterpret_cast<uv_handle_t*>(&s->sigint), free_cb);
         uv_close(reinterpret_cast<uv_handle_t*>(&s->sigterm), free_cb);
