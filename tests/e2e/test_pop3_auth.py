@@ -135,3 +135,9 @@ def test_quit_in_authorization_removes_nothing_and_closes(mailnest):
     p.cmd("USER alice")
     assert p.cmd("QUIT") == b"+OK mailnest POP3 server signing off"
     assert p.expect_closed() == b""
+
+
+def test_password_with_nul_after_the_real_one_is_refused(mailnest):
+    # crypt(3) reads up to a NUL; "alice-password\0junk" must not log in.
+    reply, _ = failed_login(mailnest, "alice", "alice-password\0junk")
+    assert reply.startswith(b"-ERR"), reply

@@ -94,4 +94,5 @@ TEST_CASE("password hashes verify only the right password", "[config][auth]") {
   CHECK_FALSE(mailnest::VerifyPassword("s3cre", hash));
   CHECK_FALSE(mailnest::VerifyPassword("s3cret", ""));
   CHECK_FALSE(mailnest::VerifyPassword("s3cret", "garbage"));
+  CHECK_FALSE(mailnest::VerifyPassword(std::string("s3cret\0junk", 11), hash));
 }
