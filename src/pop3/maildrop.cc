@@ -115,7 +115,10 @@ struct Maildrop::State {
     if (!d) return Status::IoError(fmt::format("opendir {}: {}", new_dir, strerror(errno)));
     std::vector<std::string> names;
     while (dirent* e = ::readdir(d)) {
-      if (e->d_name[0] == '.' || e->d_type == DT_DIR) continue;
+      // Regular files only: a symlink planted in the Maildir must not make
+      // RETR serve a file from elsewhere (DT_UNKNOWN: filesystems without
+      // d_type; RETR's O_NOFOLLOW open still refuses a link).
+      if (e->d_name[0] == '.' || (e->d_type != DT_REG && e->d_type != DT_UNKNOWN)) continue;
       names.emplace_back(e->d_name);
     }
     ::closedir(d);
@@ -134,7 +137,10 @@ struct Maildrop::State {
     if (!d) return Status::IoError(fmt::format("opendir {}: {}", cur_dir, strerror(errno)));
     entries.clear();
     while (dirent* e = ::readdir(d)) {
-      if (e->d_name[0] == '.' || e->d_type == DT_DIR) continue;
+      // Regular files only: a symlink planted in the Maildir must not make
+      // RETR serve a file from elsewhere (DT_UNKNOWN: filesystems without
+      // d_type; RETR's O_NOFOLLOW open still refuses a link).
+      if (e->d_name[0] == '.' || (e->d_type != DT_REG && e->d_type != DT_UNKNOWN)) continue;
       Entry en;
       MaildirNameParts parts;
       if (!ParseMaildirName(e->d_name, &parts)) continue;

@@ -46,7 +46,7 @@ struct MessageReader::State {
     buf.clear();
     if (!opened) {
       opened = true;
-      fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+      fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
       if (fd < 0) {
         int e = errno;
         Fail(e == ENOENT ? Status::NotFound("message file vanished")

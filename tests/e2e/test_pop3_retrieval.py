@@ -230,3 +230,16 @@ def test_retr_of_a_file_that_vanished_is_a_temporary_error(mailnest):
     assert p.cmd("RETR 1").startswith(b"-ERR [SYS/TEMP]")
     assert b"stays" in p.retr(2)  # the session goes on
     assert p.cmd("NOOP") == b"+OK"
+
+
+def test_symlink_planted_in_the_maildir_is_never_served(mailnest, tmp_path):
+    secret = tmp_path / "outside-secret"
+    secret.write_bytes(b"not mail\r\n")
+    for sub in ("new", "cur", "tmp"):
+        (mailnest.mail_root / "alice" / sub).mkdir(parents=True, exist_ok=True)
+    os.symlink(secret, mailnest.mail_root / "alice" / "new" / "1.M1P1Q1.evil,S=10")
+    os.symlink(secret, mailnest.mail_root / "alice" / "cur" / "2.M2P2Q2.evil,S=10:2,")
+    p = login(mailnest)
+    assert p.cmd("STAT") == b"+OK 0 0"
+    assert p.cmd("RETR 1").startswith(b"-ERR")
+    p.cmd("QUIT")
