@@ -12,7 +12,7 @@
 
 #include <fmt/format.h>
 
-#include "pop3/pool_job.h"
+#include "uv/pool_job.h"
 #include "store/fs_env.h"
 #include "store/mailbox_path.h"
 #include "store/maildir_files.h"

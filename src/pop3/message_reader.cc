@@ -9,7 +9,7 @@
 
 #include <fmt/format.h>
 
-#include "pop3/pool_job.h"
+#include "uv/pool_job.h"
 
 namespace mailnest {
 

@@ -6,7 +6,7 @@
 #include "pop3/maildrop.h"
 #include "pop3/message_reader.h"
 #include "pop3/one_shot_timer.h"
-#include "pop3/pool_job.h"
+#include "uv/pool_job.h"
 #include "pop3/top_filter.h"
 
 namespace mailnest {

@@ -4,6 +4,7 @@
 
 #include "store/fs_env.h"
 #include "store/maildir_files.h"
+#include "uv/pool_job.h"
 
 namespace mailnest {
 
@@ -55,28 +56,19 @@ struct MaildirDelivery::State : std::enable_shared_from_this<MaildirDelivery::St
 
 namespace {
 
-// One thread-pool job. Owned by itself from uv_queue_work until its
-// after-work callback, which deletes it (the only place it is freed).
-struct Job {
-  uv_work_t req;
-  std::shared_ptr<MaildirDelivery::State> st;
-  JobKind kind;
-  std::string data;
-  Status result;
-};
-
-void RunJob(uv_work_t* req) {
-  Job* j = static_cast<Job*>(req->data);
-  DeliveryFiles* f = &j->st->files;
-  switch (j->kind) {
+// What one thread-pool job does with the delivery's files. Runs on a pool
+// thread; returns the verdict the loop thread acts on.
+Status RunJob(JobKind kind, DeliveryFiles* f, const std::string& data, Status report) {
+  Status result = std::move(report);
+  switch (kind) {
     case JobKind::kSpill:
-      j->result = WriteChunk(f, j->data);
-      if (!j->result.ok()) RemoveCreated(f);
+      result = WriteChunk(f, data);
+      if (!result.ok()) RemoveCreated(f);
       break;
     case JobKind::kCommit:
-      j->result = WriteChunk(f, j->data);
-      if (j->result.ok()) j->result = Publish(f);
-      if (!j->result.ok()) RemoveCreated(f);
+      result = WriteChunk(f, data);
+      if (result.ok()) result = Publish(f);
+      if (!result.ok()) RemoveCreated(f);
       break;
     case JobKind::kCleanup:
       RemoveCreated(f);
@@ -84,47 +76,43 @@ void RunJob(uv_work_t* req) {
     case JobKind::kReport:  // no I/O: carries an earlier verdict to the loop
       break;
   }
-  // The bytes are on disk (or dropped): free them on this thread.
-  std::string().swap(j->data);
-}
-
-void AfterJob(uv_work_t* req, int status) {
-  std::unique_ptr<Job> j(static_cast<Job*>(req->data));
-  std::shared_ptr<MaildirDelivery::State> st = j->st;  // alive through callbacks
-  if (status == UV_ECANCELED && j->result.ok()) {
-    j->result = Status::IoError("store job cancelled");
-  }
-  switch (j->kind) {
-    case JobKind::kSpill:
-      st->AfterSpill(j->result);
-      break;
-    case JobKind::kCommit:
-    case JobKind::kReport:
-      st->AfterCommit(j->result);
-      break;
-    case JobKind::kCleanup:
-      st->job_running = false;
-      break;
-  }
+  return result;
 }
 
 }  // namespace
 
 void MaildirDelivery::State::Queue(JobKind kind, std::string data, Status report) {
-  auto* j = new Job{};
-  j->req.data = j;
-  j->st = shared_from_this();
-  j->kind = kind;
-  j->data = std::move(data);
-  j->result = std::move(report);
-  in_flight = j->data.size();
+  // Shared by the pool-thread half and the loop-thread half of the job; the
+  // State stays alive through both (the owner may be gone by then).
+  struct Job {
+    std::shared_ptr<MaildirDelivery::State> st;
+    JobKind kind;
+    std::string data;
+    Status result;
+  };
+  auto job = std::make_shared<Job>(Job{shared_from_this(), kind, std::move(data), std::move(report)});
+  in_flight = job->data.size();
   job_running = true;
-  int r = uv_queue_work(loop, &j->req, RunJob, AfterJob);
-  if (r != 0) {
-    // Only on invalid arguments, which we never pass: fail loudly.
-    delete j;
-    std::abort();
-  }
+  QueuePoolJob(
+      loop,
+      [job] {
+        job->result = RunJob(job->kind, &job->st->files, job->data, job->result);
+        std::string().swap(job->data);  // the bytes are on disk (or dropped): free them here
+      },
+      [job] {
+        switch (job->kind) {
+          case JobKind::kSpill:
+            job->st->AfterSpill(job->result);
+            break;
+          case JobKind::kCommit:
+          case JobKind::kReport:
+            job->st->AfterCommit(job->result);
+            break;
+          case JobKind::kCleanup:
+            job->st->job_running = false;
+            break;
+        }
+      });
 }
 
 void MaildirDelivery::State::Append(const char* data, size_t len) {

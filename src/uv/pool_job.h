@@ -1,6 +1,6 @@
 // Runs a function on libuv's thread pool and a completion on the loop
-// thread: the one way POP3 code touches the disk (the design rule "no disk
-// I/O on the loop thread").
+// thread: the one way the POP3 maildrop and the Maildir writer touch the
+// disk (the design rule "no disk I/O on the loop thread").
 //
 // Contract: work() runs on a pool thread and must not touch loop-owned
 // state; after() runs afterwards on the loop thread. Whatever both share

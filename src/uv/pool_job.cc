@@ -1,4 +1,4 @@
-#include "pop3/pool_job.h"
+#include "uv/pool_job.h"
 
 #include <cstdio>
 #include <cstdlib>
