@@ -3,11 +3,13 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <tuple>
 
 #include <fmt/format.h>
@@ -131,6 +133,27 @@ struct Maildrop::State {
     return Status::Ok();
   }
 
+  // Maildir convention (and Dovecot's): a file left in tmp/ for 36 hours is
+  // the debris of a delivery that crashed before its rename; no delivery in
+  // progress can be that old (smtp.data_timeout_s bounds a transfer). Best
+  // effort: a failure here must not keep the user out of their mail.
+  void RemoveStaleTmp() {
+    constexpr time_t kStaleTmpSeconds = 36 * 3600;
+    std::string tmp_dir = dir + "/tmp";
+    DIR* d = ::opendir(tmp_dir.c_str());
+    if (!d) return;
+    std::vector<std::string> stale;
+    time_t now = ::time(nullptr);
+    while (dirent* e = ::readdir(d)) {
+      if (e->d_name[0] == '.') continue;
+      struct stat st;
+      if (::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) continue;
+      if (now - st.st_mtime > kStaleTmpSeconds) stale.emplace_back(e->d_name);
+    }
+    ::closedir(d);
+    for (const std::string& name : stale) env->Unlink(tmp_dir + "/" + name);
+  }
+
   Status ListCur() {
     std::string cur_dir = dir + "/cur";
     DIR* d = ::opendir(cur_dir.c_str());
@@ -182,6 +205,7 @@ struct Maildrop::State {
       if (status.ok()) status = Lock();
     }
     if (!status.ok()) return;
+    RemoveStaleTmp();
     status = MoveNewToCur();
     if (status.ok()) status = ListCur();
     if (!status.ok()) ReleaseLock();

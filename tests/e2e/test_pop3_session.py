@@ -1,5 +1,6 @@
 """POP3 session limits and lifecycle: CAPA, line length, error limit,
 autologout, connection limit, shutdown, split SMTP-only/POP3-only processes."""
+import os
 import poplib
 import signal
 import time
@@ -132,3 +133,22 @@ def test_poplib_client_round_trip(mailnest):
     assert count == 1 and resp == f"+OK {size} octets".encode()
     assert lines[-2:] == [b".dot", b"plain"]
     assert p.quit().startswith(b"+OK")
+
+
+def test_login_removes_tmp_debris_older_than_36_hours_only(mailnest):
+    tmp = mailnest.mail_root / "alice" / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    (mailnest.mail_root / "alice" / "new").mkdir(exist_ok=True)
+    (mailnest.mail_root / "alice" / "cur").mkdir(exist_ok=True)
+    old = tmp / "1000.M1P1Q1.crashed"
+    fresh = tmp / "2000.M2P2Q2.in-progress"
+    old.write_bytes(b"half a message")
+    fresh.write_bytes(b"being delivered")
+    day = 24 * 3600
+    os.utime(old, (time.time() - 2 * day, time.time() - 2 * day))
+    os.utime(fresh, (time.time() - day, time.time() - day))
+    p = login(mailnest)
+    assert p.cmd("STAT") == b"+OK 0 0"
+    p.cmd("QUIT")
+    assert not old.exists()
+    assert fresh.exists()
