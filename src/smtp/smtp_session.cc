@@ -85,13 +85,20 @@ void SmtpSession::OnRead(const char* data, size_t len) {
     CloseWith(SmtpReplyId::kEarlyTalker);
     return;
   }
+  const SmtpState state_before = state_;
+  const uint64_t commands_before = commands_;
   if (state_ == SmtpState::kData) {
     FeedBody(data, len);
   } else {
     framer_.Feed(data, len);
   }
   ProcessInput();
-  RefreshTimer();
+  // Between commands only a complete command line restarts the idle timer:
+  // a client trickling a byte at a time (slowloris) is cut off after
+  // command_timeout_s like an idle one. DATA restarts it on every chunk.
+  bool partial_command_only =
+      IsCommandState(state_) && state_ == state_before && commands_ == commands_before;
+  if (!partial_command_only) RefreshTimer();
   UpdateReading();
 }
 

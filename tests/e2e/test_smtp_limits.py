@@ -30,6 +30,21 @@ def test_activity_restarts_the_command_timer(mailnest_factory):
             assert w.cmd("NOOP").code == 250
 
 
+def test_trickling_a_command_does_not_restart_the_command_timer(mailnest_factory):
+    mn = mailnest_factory(smtp={"command_timeout_s": 1})
+    with Wire(mn.smtp_port) as w:
+        w.greet()
+        t0 = time.monotonic()
+        for ch in b"NOO":  # one byte every 0.4 s, never a whole line
+            w.send(bytes([ch]))
+            time.sleep(0.4)
+        r = w.reply(timeout=5)
+        assert (r.code, r.enhanced) == (421, "4.4.2")
+        # 1 s after the greeting; restarting per byte would give ~1.8 s.
+        assert time.monotonic() - t0 < 1.5
+        assert w.is_closed()
+
+
 def test_data_timeout_421_nothing_stored(mailnest_factory):
     mn = mailnest_factory(smtp={"data_timeout_s": 1, "command_timeout_s": 30})
     with Wire(mn.smtp_port) as w:
