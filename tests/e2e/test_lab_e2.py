@@ -7,10 +7,11 @@ verbs, which the capture rules would not see). Message files are checked for
 existence and size only; their content is never printed.
 """
 import socket
-import time
 import uuid
 
 import pytest
+
+from test_pop3_support import wait_for
 
 pytestmark = pytest.mark.e2
 
@@ -58,15 +59,6 @@ def smtp(mailnest):
     yield connect
     for c in clients:
         c.close()
-
-
-def wait_for(pred, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return pred()
 
 
 def test_ehlo_mail_rcpt_data_with_dot_stuffed_line(mailnest, smtp):

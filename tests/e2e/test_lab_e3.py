@@ -9,10 +9,11 @@ only through booleans, never printed.
 import poplib
 import socket
 import threading
-import time
 import uuid
 
 import pytest
+
+from test_pop3_support import wait_for
 
 pytestmark = pytest.mark.e3
 
@@ -55,15 +56,6 @@ def pop3(mailnest, user=None):
         p.user(user)
         p.pass_(PASSWORDS[user])
     return p
-
-
-def wait_for(pred, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return pred()
 
 
 def test_pop3_user_pass_list_retr_dele_quit(mailnest):
