@@ -1,6 +1,8 @@
 #include "store/fs_env.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -121,6 +123,62 @@ class PosixFsEnv final : public FsEnv {
     info->mode = st.st_mode & 07777;
     Clear(err);
     return Status::Ok();
+  }
+
+  Status DataSync(int fd) override {
+    if (::fdatasync(fd) != 0) return Error("fdatasync", fmt::format("fd {}", fd), errno, nullptr);
+    return Status::Ok();
+  }
+
+  Status WriteAt(int fd, uint64_t offset, const char* data, size_t len) override {
+    while (len > 0) {
+      ssize_t n = ::pwrite(fd, data, len, static_cast<off_t>(offset));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return Error("pwrite", fmt::format("fd {}", fd), errno, nullptr);
+      }
+      data += n;
+      offset += static_cast<uint64_t>(n);
+      len -= static_cast<size_t>(n);
+    }
+    return Status::Ok();
+  }
+
+  Status SyncFs(const std::string& path) override {
+    int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return Error("open dir", path, errno, nullptr);
+    int rc = ::syncfs(fd);
+    int e = errno;
+    ::close(fd);
+    if (rc != 0) return Error("syncfs", path, e, nullptr);
+    return Status::Ok();
+  }
+
+  Status ListDir(const std::string& path, std::vector<std::string>* names, int* err) override {
+    names->clear();
+    DIR* d = ::opendir(path.c_str());
+    if (!d) return Error("opendir", path, errno, err);
+    errno = 0;
+    while (struct dirent* e = ::readdir(d)) {
+      std::string name = e->d_name;
+      if (name != "." && name != "..") names->push_back(std::move(name));
+      errno = 0;
+    }
+    int e = errno;
+    ::closedir(d);
+    if (e != 0) return Error("readdir", path, e, err);
+    Clear(err);
+    return Status::Ok();
+  }
+
+  Status TryLock(int fd, bool* held_elsewhere) override {
+    *held_elsewhere = false;
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return Status::Ok();
+    if (errno == EWOULDBLOCK) {
+      *held_elsewhere = true;
+      return Status::Ok();
+    }
+    return Error("flock", fmt::format("fd {}", fd), errno, nullptr);
   }
 };
 

@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "base/status.h"
 
@@ -78,6 +79,28 @@ class FsEnv {
 
   // stat(path). OK: *info filled. Failure: *err = errno (ENOENT when absent).
   virtual Status Stat(const std::string& path, FileInfo* info, int* err = nullptr) = 0;
+
+  // --- used by the delivery journal (store/delivery_journal.h) ---
+
+  // fdatasync(fd): the data written so far (and the size) is durable;
+  // other metadata such as mtime may not be.
+  virtual Status DataSync(int fd) = 0;
+
+  // Writes all `len` bytes at `offset` (pwrite; retries short writes and
+  // EINTR), leaving the file offset alone. Failure: an unknown part of the
+  // range may have been written.
+  virtual Status WriteAt(int fd, uint64_t offset, const char* data, size_t len) = 0;
+
+  // syncfs() on the filesystem holding `path`: every file and directory
+  // change made on it before the call is durable when it returns OK.
+  virtual Status SyncFs(const std::string& path) = 0;
+
+  // The names in directory `path` (without "." and ".."), unsorted.
+  virtual Status ListDir(const std::string& path, std::vector<std::string>* names, int* err = nullptr) = 0;
+
+  // flock(fd, LOCK_EX|LOCK_NB). OK with *held_elsewhere = true when another
+  // open file description holds the lock (a live process owns the file).
+  virtual Status TryLock(int fd, bool* held_elsewhere) = 0;
 };
 
 // The process-wide POSIX implementation; never null, never freed.

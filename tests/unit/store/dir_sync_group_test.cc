@@ -44,6 +44,15 @@ class SlowSyncEnv final : public FsEnv {
   Status Unlink(const std::string& p) override { return DefaultFsEnv()->Unlink(p); }
   Status MakeDir(const std::string& p, bool* c) override { return DefaultFsEnv()->MakeDir(p, c); }
   Status Stat(const std::string& p, FileInfo* i, int* err) override { return DefaultFsEnv()->Stat(p, i, err); }
+  Status DataSync(int fd) override { return DefaultFsEnv()->DataSync(fd); }
+  Status WriteAt(int fd, uint64_t off, const char* d, size_t n) override {
+    return DefaultFsEnv()->WriteAt(fd, off, d, n);
+  }
+  Status SyncFs(const std::string& p) override { return DefaultFsEnv()->SyncFs(p); }
+  Status ListDir(const std::string& p, std::vector<std::string>* n, int* err) override {
+    return DefaultFsEnv()->ListDir(p, n, err);
+  }
+  Status TryLock(int fd, bool* held) override { return DefaultFsEnv()->TryLock(fd, held); }
 };
 
 TEST_CASE("SyncDirCovering returns only after an fsync that started after the call, and groups callers",

@@ -5,8 +5,10 @@
 //   - Crash(): undo what a power cut could undo — file data written since
 //     the file's last fsync is dropped (truncate to the synced length) and
 //     directory entries created/renamed since their directory's last fsync
-//     are reverted (created names removed, renames moved back).
-// Not modelled: loss of whole directories made by mkdir (the writer fsyncs
+//     are reverted (created names removed, renames moved back). DataSync
+//     counts as an fsync of the file; SyncFs as an fsync of everything.
+// Not modelled: overwritten (WriteAt below the synced length) data
+// reverting in a crash; loss of whole directories made by mkdir (the writer fsyncs
 // their parents; tests check that by counting SyncDir calls if needed).
 // Thread-safe: the writer calls it from thread-pool workers.
 #pragma once
@@ -14,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -27,11 +30,15 @@
 
 namespace mailnest {
 
-enum class FsOp { kOpen, kRead, kWrite, kSync, kClose, kLink, kRename, kUnlink, kMkdir, kSyncDir, kStat, kCount };
+enum class FsOp {
+  kOpen, kRead, kWrite, kSync, kClose, kLink, kRename, kUnlink, kMkdir, kSyncDir, kStat,
+  kDataSync, kWriteAt, kSyncFs, kListDir, kLock, kCount
+};
 
 inline const char* FsOpName(FsOp op) {
   static const char* const kNames[] = {"open", "read", "write", "fsync", "close", "link",
-                                       "rename", "unlink", "mkdir", "fsyncdir", "stat"};
+                                       "rename", "unlink", "mkdir", "fsyncdir", "stat",
+                                       "fdatasync", "pwrite", "syncfs", "listdir", "flock"};
   return kNames[static_cast<int>(op)];
 }
 
@@ -205,6 +212,42 @@ class FaultInjectingFsEnv final : public FsEnv {
   Status Stat(const std::string& path, FileInfo* info, int* err) override {
     if (Status s = Inject(FsOp::kStat, path, err); !s.ok()) return s;
     return base_->Stat(path, info, err);
+  }
+  Status DataSync(int fd) override {
+    if (Status s = Inject(FsOp::kDataSync, "fd", nullptr); !s.ok()) return s;
+    Status s = base_->DataSync(fd);
+    if (s.ok()) {
+      std::lock_guard<std::mutex> l(mu_);
+      if (auto it = open_.find(fd); it != open_.end()) it->second->synced = it->second->size;
+    }
+    return s;
+  }
+  Status WriteAt(int fd, uint64_t offset, const char* data, size_t len) override {
+    if (Status s = Inject(FsOp::kWriteAt, "fd", nullptr); !s.ok()) return s;
+    Status s = base_->WriteAt(fd, offset, data, len);
+    if (s.ok()) {
+      std::lock_guard<std::mutex> l(mu_);
+      if (auto it = open_.find(fd); it != open_.end()) it->second->size = std::max(it->second->size, offset + len);
+    }
+    return s;
+  }
+  Status SyncFs(const std::string& path) override {
+    if (Status s = Inject(FsOp::kSyncFs, path, nullptr); !s.ok()) return s;
+    Status s = base_->SyncFs(path);
+    if (s.ok()) {
+      std::lock_guard<std::mutex> l(mu_);
+      for (auto& [p, file] : files_) file->synced = file->size;
+      for (DirOp& op : dir_ops_) op.dst_synced = true;
+    }
+    return s;
+  }
+  Status ListDir(const std::string& path, std::vector<std::string>* names, int* err) override {
+    if (Status s = Inject(FsOp::kListDir, path, err); !s.ok()) return s;
+    return base_->ListDir(path, names, err);
+  }
+  Status TryLock(int fd, bool* held_elsewhere) override {
+    if (Status s = Inject(FsOp::kLock, "fd", nullptr); !s.ok()) return s;
+    return base_->TryLock(fd, held_elsewhere);
   }
 
  private:
