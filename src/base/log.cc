@@ -61,12 +61,16 @@ Logger::~Logger() {
 void Logger::Write(LogLevel level, std::string_view session, std::string text) {
   std::string line = fmt::format("{} {} {} [{}] {}\n", Timestamp(), component_, LevelName(level),
                                  session.empty() ? "-" : session, text);
+  bool was_empty;
   {
     std::lock_guard<std::mutex> lk(mu_);
+    was_empty = queue_.empty();
     queue_.push_back(std::move(line));
     ++queued_;
   }
-  cv_.notify_one();
+  // The writer takes the whole queue each time: with lines already queued
+  // it has been woken, so a busy server does not pay a wake-up per line.
+  if (was_empty) cv_.notify_one();
 }
 
 void Logger::Flush() {
