@@ -175,7 +175,7 @@ Status WriteChunk(DeliveryFiles* f, std::string_view data) {
   return Status::Ok();
 }
 
-Status Publish(DeliveryFiles* f) {
+Status Seal(DeliveryFiles* f) {
   FsEnv* env = f->env;
   if (!f->opened) {
     Status s = OpenPrimary(f);
@@ -217,6 +217,11 @@ Status Publish(DeliveryFiles* f) {
       return s;
     }
   }
+  return Status::Ok();
+}
+
+Status MoveToNew(DeliveryFiles* f) {
+  FsEnv* env = f->env;
   for (size_t i = 0; i < f->mailbox_dirs.size(); ++i) {
     const std::string to = f->mailbox_dirs[i] + "/new/" + f->final_name;
     Status s = env->Rename(f->created[i], to);
@@ -230,6 +235,12 @@ Status Publish(DeliveryFiles* f) {
     }
   }
   return Status::Ok();
+}
+
+Status Publish(DeliveryFiles* f) {
+  Status s = Seal(f);
+  if (s.ok()) s = MoveToNew(f);
+  return s;
 }
 
 void RemoveCreated(DeliveryFiles* f) {

@@ -52,7 +52,11 @@ Status WriteChunk(DeliveryFiles* files, std::string_view data);
 // fsync + close the primary; link (or copy on EXDEV) it into every other
 // mailbox's tmp/; rename each into new/<final_name>; fsync each new/.
 // On OK the message is durable in every mailbox (when fsync is on).
+// Publish = Seal (up to the links) then MoveToNew (the renames and the
+// directory fsyncs); the journal runs them apart (store/delivery_journal.h).
 Status Publish(DeliveryFiles* files);
+Status Seal(DeliveryFiles* files);
+Status MoveToNew(DeliveryFiles* files);
 // Closes the tmp file if open and unlinks every path in files->created.
 // Best effort: used after a failure or an abort.
 void RemoveCreated(DeliveryFiles* files);

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "store/delivery_journal.h"
 #include "store/fs_env.h"
 #include "store/maildir_files.h"
 #include "uv/pool_job.h"
@@ -134,6 +135,15 @@ void MaildirDelivery::State::StartCommit() {
     Queue(JobKind::kReport, {}, begin_status);
   } else if (!failure.ok()) {
     Queue(JobKind::kReport, {}, failure);
+  } else if (opts.journal && opts.fsync && !spilling && !files.opened) {
+    std::string whole;
+    whole.swap(buffer);
+    in_flight = whole.size();
+    job_running = true;
+    // The journal uses `files` on its thread until the callback, which
+    // keeps this State (and so `files`) alive.
+    opts.journal->Submit(&files, std::move(whole),
+                         [st = shared_from_this()](Status s) { st->AfterCommit(std::move(s)); });
   } else {
     std::string rest;
     rest.swap(buffer);

@@ -13,7 +13,9 @@
 // session's memory stays bounded whatever the message size; the session
 // should pause reading while backlog() > kSpillThreshold.
 //
-// Commit: write rest → fsync file → for each further mailbox link() into its
+// Commit of a message still in memory, with a journal: the journal appends
+// it, syncs, and publishes it (tmp/ → new/) — see store/delivery_journal.h.
+// Otherwise: write rest → fsync file → for each further mailbox link() into its
 // tmp/ → rename each into new/ → fsync each new/ directory. Only then done(Ok,
 // id). On any failure every tmp/ and new/ file this delivery created is
 // removed and done(IoError) is called: the caller replies 451 4.3.0.
@@ -45,12 +47,17 @@
 
 namespace mailnest {
 
+class DeliveryJournal;
 class FsEnv;
 
 struct StoreOptions {
   std::string mail_root;
   std::string hostname;  // for unique names (sanitized: '/'→\057, ':'→\072)
   bool fsync = true;
+  // When set (and fsync is on), a message still held in memory at Commit
+  // is made durable by the journal's group commit instead of its own fsyncs
+  // (store/delivery_journal.h); spilled (large) messages keep the fsync path.
+  DeliveryJournal* journal = nullptr;
 };
 
 class MaildirDelivery {

@@ -1,0 +1,162 @@
+// The delivery journal: durability for small messages by group commit.
+//
+// Why (docs/ARCHITECTURE.md, "Delivery journal"): on the disks we measured,
+// fsync of every new file plus its directory costs three synchronous device
+// round trips per message, and that, not mailnest's code, capped SMTP
+// intake. Here each accepted message is appended to a journal file; one
+// fdatasync makes a whole batch durable (every session waiting at that
+// moment shares it). Only then is each message published into its Maildir
+// (tmp/ → rename into new/, no fsync), and only then does SMTP say 250. A
+// checkpoint later (syncfs of the mail filesystem) makes the Maildir files
+// themselves durable and retires their records.
+//
+// Crash contract: a message whose Submit completed OK is, after a crash and
+// RecoverJournals() at the next start, in its Maildir with exactly the
+// octets it was accepted with — restored from the journal if its file is
+// missing or torn. A message may be delivered without a 250 (the journal
+// was synced, then the crash), never lost after one.
+//
+// Deleting a message: a file whose record is not yet retired would come
+// back after a crash. Whoever deletes Maildir files (POP3 UPDATE) first
+// calls Barrier(), which completes once every message published so far is
+// durable in its Maildir and its record retired.
+//
+// Threads:
+//   publishers (opts.publishers) write each message into tmp/ (no fsync)
+//     while the appender syncs its record, so only a rename follows the sync;
+//     whichever stage finishes last renames into new/ and posts the reply;
+//   the appender batches everything queued, writes it to the active journal
+//     file and fdatasyncs;
+//   the checkpointer retires a journal file: the appender hands it the full
+//     file and switches to the other of its two files, so appends never
+//     wait for a syncfs.
+// The loop thread only queues work; completions reach it through a
+// uv_async_t. Submit, Barrier and Close are loop-thread calls; callbacks run
+// on the loop.
+#pragma once
+
+#include <uv.h>
+
+#include <array>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/status.h"
+
+namespace mailnest {
+
+class FsEnv;
+struct DeliveryFiles;
+
+struct JournalOptions {
+  std::string mail_root;
+  uint32_t checkpoint_ms = 1000;                  // retire records at most about this long after the sync
+  uint64_t checkpoint_bytes = 64u * 1024 * 1024;  // … or once a journal file holds this much
+  uint64_t max_batch_bytes = 8u * 1024 * 1024;    // octets appended per fdatasync, at most
+  uint32_t publishers = 2;                        // threads writing the Maildir files
+  uint64_t prealloc_bytes = 4u * 1024 * 1024;     // zero-filled per journal file at Open
+};
+
+// The folder under mail_root that holds every process's journal files.
+// Mailbox names never start with '.', so it cannot collide with a mailbox.
+std::string JournalDir(const std::string& mail_root);
+
+class DeliveryJournal {
+ public:
+  using Done = std::function<void(Status)>;
+
+  DeliveryJournal(uv_loop_t* loop, JournalOptions opts, FsEnv* env = nullptr);
+  ~DeliveryJournal();  // should be Close()d first (else it stops its threads here)
+  DeliveryJournal(const DeliveryJournal&) = delete;
+  DeliveryJournal& operator=(const DeliveryJournal&) = delete;
+
+  // Creates and locks this process's two journal files, zero-fills them and
+  // starts the threads. Blocking: call before the loop runs.
+  Status Open();
+
+  // files: prepared by PrepareDelivery (no file opened yet); it must stay
+  // alive, untouched, until done runs (done's closure may own it).
+  // content: the whole message file. done(OK) once the message is durable
+  // in the journal and visible in new/ of every mailbox; done(IoError) when
+  // it is not (nothing is left in new/ then).
+  void Submit(DeliveryFiles* files, std::string content, Done done);
+
+  // done(OK) once every message published before this call is durable in
+  // its Maildir and its journal record retired (a checkpoint ran).
+  void Barrier(Done done);
+
+  // Stops taking work, finishes what was submitted, checkpoints, removes the
+  // journal files, stops the threads and closes the uv handle; then closed().
+  void Close(std::function<void()> closed);
+
+ private:
+  struct Job;
+  struct File;
+  struct Task;
+  struct Completion {
+    Done done;
+    Status status;
+  };
+
+  Status OpenFile(File* file, const std::string& path);
+  void AppenderMain();
+  void CheckpointerMain();
+  void PublisherMain();
+  // Appends the batch's records to the active file and syncs; then each
+  // job's synced stage.
+  void AppendBatch(std::vector<std::shared_ptr<Job>>* batch);
+  // Hands the active file to the checkpointer (with the barriers that wait
+  // for it) and switches to the other file. wait: block until the other
+  // file is free; without it, give up (false) when it is still busy.
+  bool Rotate(std::vector<Done>* barriers, bool wait);
+  // One stage of a job is over; the last one renames into new/ and reports.
+  void StageDone(const std::shared_ptr<Job>& job);
+  Status Checkpoint(File* file);
+  void PostCompletions(std::vector<Completion> done);
+  static void OnAsync(uv_async_t* handle);
+  void RunCompletions();
+
+  uv_loop_t* loop_;
+  JournalOptions opts_;
+  FsEnv* env_;
+  std::array<std::unique_ptr<File>, 2> files_;
+  File* active_ = nullptr;  // appender thread only (and Open)
+  std::chrono::steady_clock::time_point checkpoint_due_;  // appender thread only
+
+  // Owned through a heap block freed by its close callback.
+  struct AsyncHandle;
+  AsyncHandle* async_ = nullptr;
+  std::function<void()> on_closed_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::shared_ptr<Job>> queue_;  // guarded by mu_: submitted, not yet appended
+  std::vector<Done> barriers_;               // guarded by mu_
+  bool stop_ = false;                        // guarded by mu_
+  std::vector<Completion> results_;          // guarded by mu_: for the loop thread
+  bool threads_done_ = false;                // guarded by mu_
+
+  std::mutex cp_mu_;
+  std::condition_variable cp_cv_;  // a task queued, or a file became free
+  std::deque<Task> tasks_;         // guarded by cp_mu_
+
+  std::mutex pub_mu_;
+  std::condition_variable pub_cv_;            // work for the publishers
+  std::condition_variable published_cv_;      // some file's unfinished count dropped to 0
+  std::deque<std::shared_ptr<Job>> to_seal_;  // guarded by pub_mu_: not yet in tmp/
+  bool pub_stop_ = false;                     // guarded by pub_mu_
+
+  std::thread appender_;
+  std::thread checkpointer_;
+  std::vector<std::thread> publishers_;
+};
+
+}  // namespace mailnest

@@ -1,0 +1,211 @@
+#include "store/delivery_journal.h"
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "fault_fs_env.h"
+#include "store/journal_recovery.h"
+#include "store/maildir_writer.h"
+#include "store_test_util.h"
+#include "uv/loop.h"
+
+namespace mailnest {
+namespace {
+
+using testing::DeliverViaLoop;
+using testing::ListDir;
+using testing::ReadFile;
+using testing::RunUntil;
+using testing::TempDir;
+
+// A journal on a real loop; deliveries go through MaildirDelivery as the
+// SMTP session sends them.
+struct Fixture {
+  TempDir tmp;
+  FaultInjectingFsEnv env;
+  Loop loop;
+  StoreOptions opts;
+  std::unique_ptr<DeliveryJournal> journal;
+
+  explicit Fixture(uint32_t checkpoint_ms = 60000) {
+    opts.mail_root = tmp.path() + "/mail";
+    opts.hostname = "test.host";
+    opts.fsync = true;
+    ::mkdir(opts.mail_root.c_str(), 0700);
+    JournalOptions jo;
+    jo.mail_root = opts.mail_root;
+    jo.checkpoint_ms = checkpoint_ms;
+    jo.prealloc_bytes = 64 * 1024;
+    journal = std::make_unique<DeliveryJournal>(loop.get(), jo, &env);
+    REQUIRE(journal->Open().ok());
+    opts.journal = journal.get();
+  }
+
+  testing::Outcome Deliver(const std::string& body, std::vector<std::string> boxes = {"alice"}) {
+    return DeliverViaLoop(loop.get(), opts, &env, std::move(boxes), "Return-Path: <a@b>\r\n", body);
+  }
+
+  Status Barrier() {
+    bool called = false;
+    Status got;
+    journal->Barrier([&](Status s) {
+      called = true;
+      got = std::move(s);
+    });
+    REQUIRE(RunUntil(loop.get(), [&] { return called; }));
+    return got;
+  }
+
+  void Close() {
+    bool closed = false;
+    journal->Close([&] { closed = true; });
+    REQUIRE(RunUntil(loop.get(), [&] { return closed; }));
+    journal.reset();
+  }
+
+  // The process dies at this instant: whatever was not synced is lost, and
+  // nothing of the shutdown path runs (the journal's descriptors just close).
+  void CrashAndRestart(JournalRecoveryReport* rep) {
+    env.Crash();
+    for (FsOp op : {FsOp::kSyncFs, FsOp::kDataSync, FsOp::kUnlink, FsOp::kWriteAt, FsOp::kSyncDir}) {
+      env.FailAlways(op);
+    }
+    journal.reset();  // its stop finds every write failing: the files stay as the crash left them
+    for (FsOp op : {FsOp::kSyncFs, FsOp::kDataSync, FsOp::kUnlink, FsOp::kWriteAt, FsOp::kSyncDir}) {
+      env.FailAlways(op, 0);
+    }
+    REQUIRE(RecoverJournals(opts.mail_root, nullptr, rep).ok());
+  }
+
+  std::string Box(const std::string& user) const { return opts.mail_root + "/" + user; }
+};
+
+TEST_CASE("journal: the reply comes once the message is in new/ with exact bytes", "[store][journal]") {
+  Fixture f;
+  auto out = f.Deliver("Subject: one\r\n\r\nbody\r\n", {"alice", "bob"});
+  REQUIRE(out.called);
+  REQUIRE(out.status.ok());
+  for (const char* user : {"alice", "bob"}) {
+    auto files = ListDir(f.Box(user) + "/new");
+    REQUIRE(files.size() == 1);
+    CHECK(files[0].rfind(out.id + ".test.host,S=", 0) == 0);
+    CHECK(ReadFile(f.Box(user) + "/new/" + files[0]) == "Return-Path: <a@b>\r\nSubject: one\r\n\r\nbody\r\n");
+    CHECK(ListDir(f.Box(user) + "/tmp").empty());
+  }
+  CHECK(f.env.Calls(FsOp::kSync) == 0);  // no per-file fsync: the journal's sync covers it
+  CHECK(ListDir(JournalDir(f.opts.mail_root)).size() == 2);  // this process's two files
+
+  f.Close();
+  CHECK(ListDir(JournalDir(f.opts.mail_root)).empty());  // retired and removed at a clean stop
+  CHECK(ListDir(f.Box("alice") + "/new").size() == 1);
+}
+
+TEST_CASE("journal: a crash after the 250 loses nothing", "[store][journal][crash]") {
+  Fixture f;
+  std::vector<std::string> bodies;
+  for (int i = 0; i < 5; ++i) {
+    bodies.push_back("Subject: " + std::to_string(i) + "\r\n\r\n" + std::string(1000 + i, 'x') + "\r\n");
+    REQUIRE(f.Deliver(bodies.back()).status.ok());
+  }
+  JournalRecoveryReport rep;
+  f.CrashAndRestart(&rep);
+  // The crash model undid the unsynced renames and file data; recovery put
+  // every acknowledged message back.
+  CHECK(rep.records == 5);
+  CHECK(rep.restored + rep.repaired + rep.intact == 5);
+  CHECK(rep.restored > 0);
+  auto files = ListDir(f.Box("alice") + "/new");
+  REQUIRE(files.size() == 5);
+  std::vector<std::string> got;
+  for (const auto& n : files) got.push_back(ReadFile(f.Box("alice") + "/new/" + n));
+  for (const auto& b : bodies) {
+    CHECK(std::find(got.begin(), got.end(), "Return-Path: <a@b>\r\n" + b) != got.end());
+  }
+  CHECK(ListDir(JournalDir(f.opts.mail_root)).empty());
+}
+
+TEST_CASE("journal: after a Barrier the Maildir files are durable and the records retired",
+          "[store][journal][crash]") {
+  Fixture f;
+  REQUIRE(f.Deliver("Subject: a\r\n\r\nx\r\n").status.ok());
+  REQUIRE(f.Deliver("Subject: b\r\n\r\ny\r\n").status.ok());
+  REQUIRE(f.Barrier().ok());
+  CHECK(f.env.Calls(FsOp::kSyncFs) >= 1);
+  // A POP3 client deletes one now; then the crash.
+  auto files = ListDir(f.Box("alice") + "/new");
+  REQUIRE(files.size() == 2);
+  REQUIRE(::unlink((f.Box("alice") + "/new/" + files[0]).c_str()) == 0);
+  JournalRecoveryReport rep;
+  f.CrashAndRestart(&rep);
+  CHECK(rep.records == 0);  // nothing live: the deleted message does not come back
+  CHECK(ListDir(f.Box("alice") + "/new") == std::vector<std::string>{files[1]});
+}
+
+TEST_CASE("journal: a checkpoint runs on its own after checkpoint_ms", "[store][journal][crash]") {
+  Fixture f(/*checkpoint_ms=*/20);
+  REQUIRE(f.Deliver("Subject: t\r\n\r\nz\r\n").status.ok());
+  // The checkpointer runs off the loop and posts nothing: poll (bounded).
+  for (int i = 0; i < 3000 && f.env.Calls(FsOp::kSyncFs) < 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  REQUIRE(f.env.Calls(FsOp::kSyncFs) >= 1);
+  REQUIRE(f.Barrier().ok());  // waits for that checkpoint to finish
+  JournalRecoveryReport rep;
+  f.CrashAndRestart(&rep);
+  CHECK(rep.records == 0);
+  CHECK(ListDir(f.Box("alice") + "/new").size() == 1);  // durable without the journal
+}
+
+TEST_CASE("journal: a failed sync refuses the message (451) and every later one", "[store][journal][fault]") {
+  Fixture f;
+  f.env.FailNth(FsOp::kDataSync, 1);
+  auto out = f.Deliver("Subject: lost\r\n\r\nx\r\n");
+  REQUIRE(out.called);
+  CHECK_FALSE(out.status.ok());
+  CHECK(ListDir(f.Box("alice") + "/new").empty());
+  CHECK(ListDir(f.Box("alice") + "/tmp").empty());
+  // After a failed fsync nothing written to that file can be trusted.
+  auto again = f.Deliver("Subject: next\r\n\r\ny\r\n");
+  CHECK_FALSE(again.status.ok());
+  CHECK(ListDir(f.Box("alice") + "/new").empty());
+}
+
+TEST_CASE("journal: a failed write refuses that message only", "[store][journal][fault]") {
+  Fixture f;
+  f.env.FailNth(FsOp::kWriteAt, 1, ENOSPC);
+  CHECK_FALSE(f.Deliver("Subject: 1\r\n\r\nx\r\n").status.ok());
+  CHECK(ListDir(f.Box("alice") + "/new").empty());
+  auto ok = f.Deliver("Subject: 2\r\n\r\ny\r\n");
+  REQUIRE(ok.status.ok());
+  REQUIRE(ListDir(f.Box("alice") + "/new").size() == 1);
+  JournalRecoveryReport rep;
+  f.CrashAndRestart(&rep);
+  CHECK(rep.records == 1);  // only the acknowledged one is live
+  CHECK(ListDir(f.Box("alice") + "/new").size() == 1);
+}
+
+TEST_CASE("journal: a failed Maildir write after the sync gives 451 and leaves nothing in new/",
+          "[store][journal][fault]") {
+  Fixture f;
+  f.env.FailNth(FsOp::kRename, 1);
+  CHECK_FALSE(f.Deliver("Subject: r\r\n\r\nx\r\n").status.ok());
+  CHECK(ListDir(f.Box("alice") + "/new").empty());
+  CHECK(ListDir(f.Box("alice") + "/tmp").empty());
+}
+
+TEST_CASE("journal: large (spilled) messages keep the per-file fsync path", "[store][journal]") {
+  Fixture f;
+  std::string big(MaildirDelivery::kSpillThreshold + 1000, 'b');
+  auto out = f.Deliver(big);
+  REQUIRE(out.status.ok());
+  CHECK(f.env.Calls(FsOp::kSync) >= 1);
+  CHECK(ListDir(f.Box("alice") + "/new").size() == 1);
+}
+
+}  // namespace
+}  // namespace mailnest
