@@ -17,6 +17,7 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/config.h"
@@ -24,6 +25,8 @@
 #include "base/password.h"
 #include "pop3/pop3_server.h"
 #include "smtp/smtp_server.h"
+#include "store/delivery_journal.h"
+#include "store/journal_recovery.h"
 #include "store/mailbox_stats.h"
 #include "uv/loop.h"
 
@@ -159,13 +162,40 @@ int RunServers(const Config& config) {
     }
   }
 
+  // Before anything is served: put back every message a crashed run had
+  // acknowledged but not yet checkpointed (store/journal_recovery.h).
+  JournalRecoveryReport recovered;
+  if (Status s = RecoverJournals(config.mail_root, nullptr, &recovered); !s.ok()) {
+    fmt::print(stderr, "mailnest: journal recovery failed (nothing was removed; fix and restart): {}\n",
+               s.message());
+    return 1;
+  }
+  if (recovered.journals > 0) {
+    smtp_log.Info("", "journal recovery: {} journal(s), {} records: {} intact, {} restored, {} repaired, "
+                  "{} skipped (invalid mailbox)",
+                  recovered.journals, recovered.records, recovered.intact, recovered.restored,
+                  recovered.repaired, recovered.invalid);
+  }
+
   int rc = 0;
   {
     Loop loop;
+    std::unique_ptr<DeliveryJournal> journal;
+    if (config.smtp.listen.enabled && config.store.fsync && config.store.journal) {
+      JournalOptions jo;
+      jo.mail_root = config.mail_root;
+      jo.checkpoint_ms = config.store.journal_checkpoint_ms;
+      jo.checkpoint_bytes = uint64_t{config.store.journal_checkpoint_mib} << 20;
+      journal = std::make_unique<DeliveryJournal>(loop.get(), jo);
+      if (Status s = journal->Open(); !s.ok()) {
+        fmt::print(stderr, "mailnest: delivery journal: {}\n", s.message());
+        return 1;
+      }
+    }
     std::unique_ptr<SmtpServer> smtp;
     std::unique_ptr<Pop3Server> pop3;
     if (config.smtp.listen.enabled) {
-      smtp = std::make_unique<SmtpServer>(loop.get(), config, &smtp_log);
+      smtp = std::make_unique<SmtpServer>(loop.get(), config, &smtp_log, journal.get());
       Status s = smtp->Start();
       if (!s.ok()) {
         fmt::print(stderr, "mailnest: smtp: {}\n", s.message());
@@ -173,7 +203,7 @@ int RunServers(const Config& config) {
       }
     }
     if (config.pop3.listen.enabled) {
-      pop3 = std::make_unique<Pop3Server>(loop.get(), config, &pop3_log);
+      pop3 = std::make_unique<Pop3Server>(loop.get(), config, &pop3_log, journal.get());
       Status s = pop3->Start();
       if (!s.ok()) {
         fmt::print(stderr, "mailnest: pop3: {}\n", s.message());
@@ -193,27 +223,35 @@ int RunServers(const Config& config) {
       uv_signal_t sigint, sigterm;
       SmtpServer* smtp;
       Pop3Server* pop3;
+      DeliveryJournal* journal;  // closed after both servers are done
       int pending = 0;      // server shutdowns still running
       int open_handles = 2;  // signal handles not yet closed
       bool stopping = false;
+
+      // Frees the state only after BOTH close callbacks ran (libuv runs
+      // them in no order we may rely on).
+      void CloseHandles() {
+        auto free_cb = [](uv_handle_t* hh) {
+          auto* ss = static_cast<SignalState*>(hh->data);
+          if (--ss->open_handles == 0) delete ss;
+        };
+        uv_close(reinterpret_cast<uv_handle_t*>(&sigint), free_cb);
+        uv_close(reinterpret_cast<uv_handle_t*>(&sigterm), free_cb);
+      }
     };
     auto* st = new SignalState{};  // freed after both signal handles closed
     st->smtp = smtp.get();
     st->pop3 = pop3.get();
+    st->journal = journal.get();
     auto on_signal = [](uv_signal_t* h, int) {
       auto* s = static_cast<SignalState*>(h->data);
       if (s->stopping) return;
       s->stopping = true;
       auto close_signals = [s]() {
         if (--s->pending > 0) return;
-        // Freed only after BOTH close callbacks ran (libuv runs them in
-        // no order we may rely on).
-        auto free_cb = [](uv_handle_t* hh) {
-          auto* ss = static_cast<SignalState*>(hh->data);
-          if (--ss->open_handles == 0) delete ss;
-        };
-        uv_close(reinterpret_cast<uv_handle_t*>(&s->sigint), free_cb);
-        uv_close(reinterpret_cast<uv_handle_t*>(&s->sigterm), free_cb);
+        // Every delivery has replied by now: the journal checkpoints last.
+        if (DeliveryJournal* j = std::exchange(s->journal, nullptr)) return j->Close([s] { s->CloseHandles(); });
+        s->CloseHandles();
       };
       s->pending = (s->smtp ? 1 : 0) + (s->pop3 ? 1 : 0);
       if (s->smtp) s->smtp->Shutdown(close_signals);

@@ -146,6 +146,9 @@ Status ParseStore(const json& j, StoreConfig* c) {
   MN_TRY(r.CheckIsObject());
   MN_TRY(r.Bool("fsync", &c->fsync));
   MN_TRY(r.Uint("io_threads", &c->io_threads, 1, 1024));
+  MN_TRY(r.Bool("journal", &c->journal));
+  MN_TRY(r.Uint("journal_checkpoint_ms", &c->journal_checkpoint_ms, 10, 60000));
+  MN_TRY(r.Uint("journal_checkpoint_mib", &c->journal_checkpoint_mib, 1, 4096));
   return r.CheckNoUnknownKeys();
 }
 

@@ -49,8 +49,14 @@ struct Pop3Config {
 };
 
 struct StoreConfig {
-  bool fsync = true;          // fsync file and directory before 250
+  bool fsync = true;          // make every message durable before 250
   uint32_t io_threads = 16;   // libuv thread pool size (UV_THREADPOOL_SIZE)
+  // With fsync on: messages up to 256 KiB are made durable by the delivery
+  // journal's group commit (store/delivery_journal.h) instead of an fsync
+  // of each file and directory. false = always the per-file fsyncs.
+  bool journal = true;
+  uint32_t journal_checkpoint_ms = 1000;   // records retired at most this late
+  uint32_t journal_checkpoint_mib = 64;    // … or once the journal is this big
 };
 
 struct UserConfig {

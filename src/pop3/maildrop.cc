@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "uv/pool_job.h"
+#include "store/delivery_journal.h"
 #include "store/fs_env.h"
 #include "store/mailbox_path.h"
 #include "store/maildir_files.h"
@@ -308,13 +309,23 @@ void Maildrop::Commit(CommitDone done) {
   for (const MaildropMessage& m : messages_) {
     if (m.deleted) st->to_remove.push_back(m.file_name);
   }
-  QueuePoolJob(
-      loop_, [st] { st->Commit(); },
-      [this, st, done = std::move(done)] {
-        if (st->owner_gone) return;  // the job released the lock already
-        busy_ = false;
-        done(st->status, st->removed);
-      });
+  // Runs on the loop thread once the files are gone (or were not touched).
+  auto finish = [this, st, done = std::move(done)] {
+    if (st->owner_gone) return;  // the job released the lock already
+    busy_ = false;
+    done(st->status, st->removed);
+  };
+  auto unlink = [st, loop = loop_, finish] { QueuePoolJob(loop, [st] { st->Commit(); }, finish); };
+  if (st->to_remove.empty() || !st->opts.journal) return unlink();
+  // A file whose journal record is still live would come back after a
+  // crash: first wait until every delivery so far is checkpointed.
+  st->opts.journal->Barrier([st, loop = loop_, unlink, finish](Status s) {
+    if (s.ok()) return unlink();
+    // Nothing is removed; the session reports it like a failed unlink.
+    st->status = Status::IoError("cannot make deliveries durable before deleting: " + s.message());
+    st->removed = 0;
+    QueuePoolJob(loop, [st] { st->ReleaseLock(); }, finish);
+  });
 }
 
 }  // namespace mailnest

@@ -34,6 +34,7 @@
 
 namespace mailnest {
 
+class DeliveryJournal;
 class FsEnv;
 
 struct MaildropOptions {
@@ -41,6 +42,9 @@ struct MaildropOptions {
   std::string user;       // must pass IsValidMailboxName (checked again in Open)
   bool fsync = true;      // fsync cur/ after removing messages
   FsEnv* env = nullptr;   // null → the POSIX env; tests pass a faulty one
+  // The delivery journal, if any: Commit waits for its Barrier() before
+  // unlinking, so a crash cannot bring a deleted message back from it.
+  DeliveryJournal* journal = nullptr;
 };
 
 struct MaildropMessage {

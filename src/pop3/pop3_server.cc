@@ -28,12 +28,13 @@ struct Pop3Server::Impl {
   bool listener_closed = false;
   std::function<void()> shutdown_done;
 
-  Impl(uv_loop_t* l, const Config& c, Logger* lg)
+  Impl(uv_loop_t* l, const Config& c, Logger* lg, DeliveryJournal* journal)
       : loop(l), config(c), log(lg), listener(l, [this](uv_stream_t* s) { Accept(s); }) {
     bool ok = true;
     ctx.loop = loop;
     ctx.config = &config;
     ctx.log = log;
+    ctx.journal = journal;
     ctx.log_level = ParseLogLevel(config.log_level, &ok);
     if (!ok) ctx.log_level = LogLevel::kInfo;
     // An unknown user's password is checked against a real user's hash (and
@@ -68,8 +69,8 @@ struct Pop3Server::Impl {
   }
 };
 
-Pop3Server::Pop3Server(uv_loop_t* loop, const Config& config, Logger* log)
-    : impl_(std::make_unique<Impl>(loop, config, log)) {}
+Pop3Server::Pop3Server(uv_loop_t* loop, const Config& config, Logger* log, DeliveryJournal* journal)
+    : impl_(std::make_unique<Impl>(loop, config, log, journal)) {}
 
 Pop3Server::~Pop3Server() = default;
 

@@ -12,9 +12,13 @@
 
 namespace mailnest {
 
+class DeliveryJournal;
+
 class Pop3Server {
  public:
-  Pop3Server(uv_loop_t* loop, const Config& config, Logger* log);
+  // journal: the SMTP side's delivery journal, if any; sessions wait for
+  // its Barrier() before deleting messages. It must outlive the server.
+  Pop3Server(uv_loop_t* loop, const Config& config, Logger* log, DeliveryJournal* journal = nullptr);
   ~Pop3Server();
 
   Status Start();

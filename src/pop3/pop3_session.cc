@@ -296,6 +296,7 @@ void Pop3Session::OpenMaildrop() {
   opts.mail_root = ctx_->config->mail_root;
   opts.user = user_;
   opts.fsync = ctx_->config->store.fsync;
+  opts.journal = ctx_->journal;
   maildrop_ = std::make_unique<Maildrop>(ctx_->loop, std::move(opts));
   maildrop_busy_ = true;
   ++pending_ops_;

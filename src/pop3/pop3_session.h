@@ -34,6 +34,7 @@
 
 namespace mailnest {
 
+class DeliveryJournal;
 class Maildrop;
 class MessageReader;
 class OneShotTimer;
@@ -46,6 +47,7 @@ class Pop3Session : public Connection::Handler {
     uv_loop_t* loop = nullptr;
     const Config* config = nullptr;
     Logger* log = nullptr;
+    DeliveryJournal* journal = nullptr;  // see MaildropOptions::journal
     LogLevel log_level = LogLevel::kInfo;
     // Checked against for unknown users so a failed login costs the same
     // crypt(3) work whether or not the user exists.

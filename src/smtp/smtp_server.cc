@@ -34,7 +34,7 @@ class TurnAway final : public Connection::Handler {
 struct SmtpServer::Impl {
   class Client;
 
-  Impl(uv_loop_t* loop_in, const Config& config_in, Logger* log_in);
+  Impl(uv_loop_t* loop_in, const Config& config_in, Logger* log_in, DeliveryJournal* journal);
   ~Impl();
 
   void OnConnection(uv_stream_t* server);
@@ -117,7 +117,8 @@ class SmtpServer::Impl::Client final : public Connection::Handler, public SmtpSe
   SmtpSession session_;
 };
 
-SmtpServer::Impl::Impl(uv_loop_t* loop_in, const Config& config_in, Logger* log_in)
+SmtpServer::Impl::Impl(uv_loop_t* loop_in, const Config& config_in, Logger* log_in,
+                       DeliveryJournal* journal)
     : loop(loop_in),
       config(config_in),
       log(log_in),
@@ -129,6 +130,7 @@ SmtpServer::Impl::Impl(uv_loop_t* loop_in, const Config& config_in, Logger* log_
   ctx.store.mail_root = config.mail_root;
   ctx.store.hostname = config.hostname;
   ctx.store.fsync = config.store.fsync;
+  ctx.store.journal = journal;
   uv_timer_init(loop, &reaper->timer);
   reaper->timer.data = reaper;
 }
@@ -205,8 +207,8 @@ void SmtpServer::Impl::MaybeFinishShutdown() {
   done();
 }
 
-SmtpServer::SmtpServer(uv_loop_t* loop, const Config& config, Logger* log)
-    : impl_(std::make_unique<Impl>(loop, config, log)) {}
+SmtpServer::SmtpServer(uv_loop_t* loop, const Config& config, Logger* log, DeliveryJournal* journal)
+    : impl_(std::make_unique<Impl>(loop, config, log, journal)) {}
 
 SmtpServer::~SmtpServer() = default;
 

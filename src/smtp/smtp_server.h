@@ -13,9 +13,13 @@
 
 namespace mailnest {
 
+class DeliveryJournal;
+
 class SmtpServer {
  public:
-  SmtpServer(uv_loop_t* loop, const Config& config, Logger* log);
+  // journal: optional group-commit durability for small messages
+  // (store/delivery_journal.h); it must outlive the server.
+  SmtpServer(uv_loop_t* loop, const Config& config, Logger* log, DeliveryJournal* journal = nullptr);
   ~SmtpServer();
 
   Status Start();          // bind + listen on config.smtp.listen

@@ -32,6 +32,9 @@ TEST_CASE("an empty object gives the embedded defaults", "[config]") {
   CHECK(c.pop3.autologout_timeout_s == 600);
   CHECK(c.pop3.auth_failure_delay_ms == 2000);
   CHECK(c.store.fsync);
+  CHECK(c.store.journal);
+  CHECK(c.store.journal_checkpoint_ms == 1000);
+  CHECK(c.store.journal_checkpoint_mib == 64);
 }
 
 TEST_CASE("values override defaults", "[config]") {
@@ -59,6 +62,9 @@ TEST_CASE("errors name the offending key", "[config]") {
   }
   SECTION("both listeners off") {
     CHECK_THAT(ErrorFor(R"({"smtp": {"enabled": false}, "pop3": {"enabled": false}})"), Catch::Contains("listener"));
+  }
+  SECTION("journal checkpoint out of range") {
+    CHECK_THAT(ErrorFor(R"({"store": {"journal_checkpoint_ms": 0}})"), Catch::Contains("store.journal_checkpoint_ms"));
   }
   SECTION("not JSON") { CHECK_THAT(ErrorFor("{"), Catch::Contains("not valid JSON")); }
 }
