@@ -188,6 +188,11 @@ void DeliveryJournal::Submit(DeliveryFiles* files, std::string content, Done don
 void DeliveryJournal::Barrier(Done done) {
   {
     std::lock_guard<std::mutex> l(mu_);
+    if (stop_ || !appender_.joinable()) {
+      results_.push_back({std::move(done), Status::IoError("delivery journal is closed")});
+      if (async_) uv_async_send(&async_->handle);
+      return;
+    }
     barriers_.push_back(std::move(done));
   }
   cv_.notify_one();
