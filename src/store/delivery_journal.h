@@ -22,11 +22,12 @@
 // durable in its Maildir and its record retired.
 //
 // Threads:
+//   the appender takes everything queued as one batch, hands the batch to
+//     the publishers, writes its records to the active journal file and
+//     fdatasyncs (the loop wakes only this thread: a wake-up is not free);
 //   publishers (opts.publishers) write each message into tmp/ (no fsync)
-//     while the appender syncs its record, so only a rename follows the sync;
+//     while the appender syncs, so only a rename follows the sync;
 //     whichever stage finishes last renames into new/ and posts the reply;
-//   the appender batches everything queued, writes it to the active journal
-//     file and fdatasyncs;
 //   the checkpointer retires a journal file: the appender hands it the full
 //     file and switches to the other of its two files, so appends never
 //     wait for a syncfs.
