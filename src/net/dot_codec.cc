@@ -2,6 +2,19 @@
 
 namespace mailnest {
 
+void DataDecoder::EmitRun(const char* p, size_t n, std::string* out) {
+  // Emit() for n ordinary in-line bytes at once.
+  size_ += n;
+  line_len_ += n;
+  if (line_len_ > max_line_) line_too_long_ = true;
+  if (too_large_) return;
+  if (size_ > max_size_) {
+    too_large_ = true;
+    n -= static_cast<size_t>(size_ - max_size_);  // store up to the limit, as Emit() would
+  }
+  out->append(p, n);
+}
+
 void DataDecoder::Emit(char c, std::string* out) {
   ++size_;
   ++line_len_;
@@ -16,6 +29,16 @@ void DataDecoder::Emit(char c, std::string* out) {
 size_t DataDecoder::Feed(const char* data, size_t len, std::string* out) {
   size_t i = 0;
   while (i < len && state_ != State::kDone) {
+    if (state_ == State::kInLine) {
+      // Fast path: the bytes up to the next CR or LF are content as they are.
+      size_t j = i;
+      while (j < len && data[j] != '\r' && data[j] != '\n') ++j;
+      if (j > i) {
+        EmitRun(data + i, j - i, out);
+        i = j;
+        continue;
+      }
+    }
     char c = data[i++];
     switch (state_) {
       case State::kLineStart:

@@ -37,6 +37,7 @@ class DataDecoder {
  private:
   enum class State { kLineStart, kInLine, kSawCR, kDot, kDotCR, kDone };
   void Emit(char c, std::string* out);
+  void EmitRun(const char* p, size_t n, std::string* out);  // n ordinary bytes, no CR/LF
 
   uint64_t max_size_;
   size_t max_line_;

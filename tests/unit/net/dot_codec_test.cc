@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <string>
 
 namespace mailnest {
@@ -114,6 +115,44 @@ TEST_CASE("decoder enforces the size limit and stops producing output", "[net][d
   r = Decode(body + ".\r\n", body.size());
   CHECK_FALSE(r.large);
   CHECK(r.out == body);
+}
+
+TEST_CASE("decoder: output stops exactly at the size limit, even inside a line", "[net][dot]") {
+  auto r = Decode("abcdefghij\r\n.\r\n", 4);
+  CHECK(r.large);
+  CHECK(r.out == "abcd");
+  CHECK(r.done);
+}
+
+TEST_CASE("decoder: any split of the input gives the same result", "[net][dot]") {
+  // Bounded pseudo-random inputs over the bytes that matter ('.', CR, LF,
+  // ordinary), fed whole and in random pieces: output and flags agree.
+  uint32_t seed = 12345;
+  auto next = [&seed] { return seed = seed * 1103515245u + 12345u, (seed >> 16) & 0x7fff; };
+  const char alphabet[] = {'.', '\r', '\n', 'a', 'b', ' '};
+  for (int round = 0; round < 2000; ++round) {
+    std::string in;
+    const size_t n = next() % 60;
+    for (size_t k = 0; k < n; ++k) in += alphabet[next() % sizeof(alphabet)];
+    in += "\r\n.\r\n";
+    const uint64_t max_size = 1 + next() % 40;
+    const size_t max_line = 3 + next() % 20;
+    Decoded whole = Decode(in, max_size, max_line);
+
+    DataDecoder d(max_size, max_line);
+    std::string out;
+    size_t pos = 0;
+    while (pos < in.size() && !d.done()) {
+      size_t piece = std::min<size_t>(in.size() - pos, 1 + next() % 7);
+      pos += d.Feed(in.data() + pos, piece, &out);
+    }
+    CAPTURE(round, in, max_size, max_line);
+    CHECK(out == whole.out);
+    CHECK(pos == whole.consumed);
+    CHECK(d.bare_newline() == whole.bare);
+    CHECK(d.line_too_long() == whole.long_line);
+    CHECK(d.too_large() == whole.large);
+  }
 }
 
 TEST_CASE("stuffer doubles leading dots and terminates", "[net][dot]") {
