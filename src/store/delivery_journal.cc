@@ -167,32 +167,38 @@ void DeliveryJournal::Submit(DeliveryFiles* files, std::string content, Done don
   job->files = files;
   job->content = std::move(content);
   job->done = std::move(done);
+  bool queued = false;
   {
     std::lock_guard<std::mutex> l(mu_);
-    if (stop_ || !appender_.joinable()) {
-      // Closing: refuse (the SMTP server stops taking mail before it closes us).
-      results_.push_back({std::move(job->done), Status::IoError("delivery journal is closed")});
-      if (async_) uv_async_send(&async_->handle);
-      return;
+    if (!stop_ && appender_.joinable()) {
+      queue_.push_back(job);
+      queued = true;
     }
-    queue_.push_back(std::move(job));
   }
+  // Closing: refuse (the SMTP server stops taking mail before it closes us).
+  if (!queued) return RefuseClosed(std::move(job->done));
   // Only the appender is woken from here: waking a thread costs the loop
   // ~5-10 us on a VM, so the appender passes the batch on to the publishers.
   cv_.notify_one();
 }
 
 void DeliveryJournal::Barrier(Done done) {
+  bool queued = false;
   {
     std::lock_guard<std::mutex> l(mu_);
-    if (stop_ || !appender_.joinable()) {
-      results_.push_back({std::move(done), Status::IoError("delivery journal is closed")});
-      if (async_) uv_async_send(&async_->handle);
-      return;
+    if (!stop_ && appender_.joinable()) {
+      barriers_.push_back(std::move(done));
+      queued = true;
     }
-    barriers_.push_back(std::move(done));
   }
+  if (!queued) return RefuseClosed(std::move(done));
   cv_.notify_one();
+}
+
+void DeliveryJournal::RefuseClosed(Done done) {
+  std::vector<Completion> out;
+  out.push_back({std::move(done), Status::IoError("delivery journal is closed")});
+  PostCompletions(std::move(out));
 }
 
 void DeliveryJournal::Close(std::function<void()> closed) {
@@ -310,13 +316,11 @@ void DeliveryJournal::AppendBatch(std::vector<std::shared_ptr<Job>>* batch) {
   // reached the file may replay after a crash: a duplicate after our 451,
   // never a loss). A failed sync is final: after it the kernel may have
   // dropped dirty pages it reported once, so no later sync can be trusted
-  // to cover them (the "fsyncgate" lesson). Mail then gets 451 until restart.
+  // to cover them (the "fsyncgate" lesson, see SyncFile). Mail then gets
+  // 451 until restart.
   Status s = file->broken;
   if (s.ok()) s = env_->WriteAt(file->fd, file->offset, records.data(), records.size());
-  if (s.ok()) {
-    s = env_->DataSync(file->fd);
-    if (!s.ok()) file->broken = Status::IoError("journal unusable since a failed sync: " + s.message());
-  }
+  if (s.ok()) s = SyncFile(file);
   if (s.ok()) {
     file->offset += records.size();
     if (!file->has_records) {
@@ -399,6 +403,12 @@ void DeliveryJournal::CheckpointerMain() {
   }
 }
 
+Status DeliveryJournal::SyncFile(File* file) {
+  Status s = env_->DataSync(file->fd);
+  if (!s.ok()) file->broken = Status::IoError("journal unusable since a failed sync: " + s.message());
+  return s;
+}
+
 Status DeliveryJournal::Checkpoint(File* file) {
   // syncfs covers every file and directory entry published so far (they
   // are all on mail_root's filesystem); then a new marker at offset 0
@@ -408,10 +418,7 @@ Status DeliveryJournal::Checkpoint(File* file) {
   std::string marker;
   EncodeJournalMarker(file->generation + 1, &marker);
   if (s.ok()) s = env_->WriteAt(file->fd, 0, marker.data(), marker.size());
-  if (s.ok()) {
-    s = env_->DataSync(file->fd);
-    if (!s.ok()) file->broken = Status::IoError("journal unusable since a failed sync: " + s.message());
-  }
+  if (s.ok()) s = SyncFile(file);
   if (s.ok()) {
     ++file->generation;
     file->offset = marker.size();

@@ -121,6 +121,10 @@ class DeliveryJournal {
   // One stage of a job is over; the last one renames into new/ and reports.
   void StageDone(const std::shared_ptr<Job>& job);
   Status Checkpoint(File* file);
+  // fdatasync of a journal file; a failure marks it broken for good.
+  Status SyncFile(File* file);
+  // done(IoError) later on the loop: Submit or Barrier after Close.
+  void RefuseClosed(Done done);
   void PostCompletions(std::vector<Completion> done);
   static void OnAsync(uv_async_t* handle);
   void RunCompletions();

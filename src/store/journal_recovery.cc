@@ -14,10 +14,6 @@ namespace mailnest {
 
 namespace {
 
-bool EndsWith(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 // Reads the whole file at fd (journals are bounded by checkpoint_bytes
 // plus one batch, so this is a bounded allocation in practice).
 Status ReadAll(FsEnv* env, int fd, std::string* out, size_t limit) {
@@ -153,8 +149,8 @@ Status RecoverJournals(const std::string& mail_root, FsEnv* env, JournalRecovery
   Replayer replayer(mail_root, env, report);
   bool removed_any = false;
   for (const std::string& name : names) {
-    const bool journal = EndsWith(name, ".journal");
-    if (!journal && !EndsWith(name, ".creating")) continue;
+    const bool journal = name.ends_with(".journal");
+    if (!journal && !name.ends_with(".creating")) continue;
     const std::string path = dir + "/" + name;
     int fd = -1;
     s = env->OpenRead(path, &fd);
