@@ -65,6 +65,8 @@ TEST_CASE("errors name the offending key", "[config]") {
   }
   SECTION("journal checkpoint out of range") {
     CHECK_THAT(ErrorFor(R"({"store": {"journal_checkpoint_ms": 0}})"), Catch::Contains("store.journal_checkpoint_ms"));
+    CHECK_THAT(ErrorFor(R"({"store": {"journal_checkpoint_mib": 0}})"), Catch::Contains("store.journal_checkpoint_mib"));
+    CHECK_THAT(ErrorFor(R"({"store": {"journal": 1}})"), Catch::Contains("store.journal"));
   }
   SECTION("not JSON") { CHECK_THAT(ErrorFor("{"), Catch::Contains("not valid JSON")); }
 }

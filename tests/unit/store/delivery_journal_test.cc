@@ -32,7 +32,7 @@ struct Fixture {
   StoreOptions opts;
   std::unique_ptr<DeliveryJournal> journal;
 
-  explicit Fixture(uint32_t checkpoint_ms = 60000) {
+  explicit Fixture(uint32_t checkpoint_ms = 60000, uint64_t checkpoint_bytes = 64u << 20) {
     opts.mail_root = tmp.path() + "/mail";
     opts.hostname = "test.host";
     opts.fsync = true;
@@ -40,6 +40,7 @@ struct Fixture {
     JournalOptions jo;
     jo.mail_root = opts.mail_root;
     jo.checkpoint_ms = checkpoint_ms;
+    jo.checkpoint_bytes = checkpoint_bytes;
     jo.prealloc_bytes = 64 * 1024;
     journal = std::make_unique<DeliveryJournal>(loop.get(), jo, &env);
     REQUIRE(journal->Open().ok());
@@ -159,6 +160,17 @@ TEST_CASE("journal: a checkpoint runs on its own after checkpoint_ms", "[store][
   f.CrashAndRestart(&rep);
   CHECK(rep.records == 0);
   CHECK(ListDir(f.Box("alice") + "/new").size() == 1);  // durable without the journal
+}
+
+TEST_CASE("journal: a checkpoint runs as soon as a journal file holds checkpoint_bytes", "[store][journal]") {
+  Fixture f(/*checkpoint_ms=*/60000, /*checkpoint_bytes=*/1024);
+  REQUIRE(f.Deliver("Subject: small\r\n\r\nz\r\n").status.ok());
+  CHECK(f.env.Calls(FsOp::kSyncFs) == 0);  // below the size, and the time is far off
+  REQUIRE(f.Deliver("Subject: big\r\n\r\n" + std::string(2000, 'b') + "\r\n").status.ok());
+  for (int i = 0; i < 3000 && f.env.Calls(FsOp::kSyncFs) < 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  CHECK(f.env.Calls(FsOp::kSyncFs) >= 1);
 }
 
 TEST_CASE("journal: a failed sync refuses the message (451) and every later one", "[store][journal][fault]") {
