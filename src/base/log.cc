@@ -1,5 +1,7 @@
 #include "base/log.h"
 
+#include "base/thread_role.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -7,10 +9,14 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <utility>
 
 namespace mailnest {
 
 namespace {
+// How long a line may wait for the writer while the server is busy.
+constexpr std::chrono::milliseconds kLinger{10};
+
 const char* LevelName(LogLevel l) {
   switch (l) {
     case LogLevel::kDebug: return "debug";
@@ -45,7 +51,10 @@ Logger::Logger(std::string component, const std::string& path, LogLevel min_leve
       own_fd_ = true;
     }
   }
-  writer_ = std::thread([this] { Run(); });
+  writer_ = std::thread([this] {
+    BecomeHelperThread("mn-log");
+    Run();
+  });
 }
 
 Logger::~Logger() {
@@ -61,29 +70,38 @@ Logger::~Logger() {
 void Logger::Write(LogLevel level, std::string_view session, std::string text) {
   std::string line = fmt::format("{} {} {} [{}] {}\n", Timestamp(), component_, LevelName(level),
                                  session.empty() ? "-" : session, text);
-  bool was_empty;
+  bool wake;
   {
     std::lock_guard<std::mutex> lk(mu_);
-    was_empty = queue_.empty();
     queue_.push_back(std::move(line));
     ++queued_;
+    wake = std::exchange(writer_asleep_, false);
   }
-  // The writer takes the whole queue each time: with lines already queued
-  // it has been woken, so a busy server does not pay a wake-up per line.
-  if (was_empty) cv_.notify_one();
+  if (wake) cv_.notify_one();
 }
 
 void Logger::Flush() {
   std::unique_lock<std::mutex> lk(mu_);
   uint64_t target = queued_;
+  flush_wanted_ = true;
+  writer_asleep_ = false;
+  cv_.notify_one();
   flushed_cv_.wait(lk, [&] { return written_ >= target; });
 }
 
 void Logger::Run() {
   std::unique_lock<std::mutex> lk(mu_);
   for (;;) {
-    cv_.wait(lk, [&] { return stop_ || !queue_.empty(); });
+    // Lines that arrive during the nap wait at most kLinger; after a nap
+    // that brought nothing the writer sleeps until the next line wakes it.
+    if (!stop_ && !flush_wanted_) cv_.wait_for(lk, kLinger, [&] { return stop_ || flush_wanted_; });
+    if (queue_.empty() && !stop_) {
+      writer_asleep_ = true;
+      cv_.wait(lk, [&] { return stop_ || !queue_.empty(); });
+      continue;  // woken by the first line: nap so the lines after it join the batch
+    }
     if (queue_.empty() && stop_) break;
+    flush_wanted_ = false;
     std::deque<std::string> batch;
     batch.swap(queue_);
     lk.unlock();
