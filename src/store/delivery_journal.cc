@@ -1,11 +1,10 @@
 #include "store/delivery_journal.h"
 
-#include <pthread.h>
-
 #include <algorithm>
 #include <atomic>
 #include <utility>
 
+#include "base/thread_role.h"
 #include "store/fs_env.h"
 #include "store/journal_record.h"
 #include "store/maildir_files.h"
@@ -146,16 +145,16 @@ Status DeliveryJournal::Open() {
   async_->handle.data = async_;
   for (uint32_t i = 0; i < std::max<uint32_t>(1, opts_.publishers); ++i) {
     publishers_.emplace_back([this] {
-      pthread_setname_np(pthread_self(), "mn-publish");  // names for top -H and perf
+      BecomeHelperThread("mn-publish");
       PublisherMain();
     });
   }
   checkpointer_ = std::thread([this] {
-    pthread_setname_np(pthread_self(), "mn-checkpoint");
+    BecomeHelperThread("mn-checkpoint");
     CheckpointerMain();
   });
   appender_ = std::thread([this] {
-    pthread_setname_np(pthread_self(), "mn-journal");
+    BecomeHelperThread("mn-journal");
     AppenderMain();
   });
   return Status::Ok();
@@ -330,11 +329,18 @@ void DeliveryJournal::AppendBatch(std::vector<std::shared_ptr<Job>>* batch) {
     std::lock_guard<std::mutex> l(pub_mu_);
     file->unfinished += batch->size();
   }
+  std::vector<std::shared_ptr<Job>> finish;
   for (const std::shared_ptr<Job>& job : *batch) {
     job->file = file;
     job->synced = s;
-    StageDone(job);
+    if (StageDone(job.get())) finish.push_back(job);
   }
+  if (finish.empty()) return;
+  {
+    std::lock_guard<std::mutex> l(pub_mu_);
+    for (auto& job : finish) to_finish_.push_back(std::move(job));
+  }
+  pub_cv_.notify_one();
 }
 
 void DeliveryJournal::CheckpointerMain() {
@@ -430,31 +436,43 @@ Status DeliveryJournal::Checkpoint(File* file) {
 void DeliveryJournal::PublisherMain() {
   for (;;) {
     std::shared_ptr<Job> job;
+    std::vector<std::shared_ptr<Job>> finish;
     {
       std::unique_lock<std::mutex> l(pub_mu_);
-      pub_cv_.wait(l, [this] { return !to_seal_.empty() || pub_stop_; });
-      if (to_seal_.empty()) return;  // stopping, and nothing left
-      job = std::move(to_seal_.front());
-      to_seal_.pop_front();
+      pub_cv_.wait(l, [this] { return !to_seal_.empty() || !to_finish_.empty() || pub_stop_; });
+      if (!to_finish_.empty()) {
+        finish.swap(to_finish_);  // replies first: sessions wait on them
+      } else if (!to_seal_.empty()) {
+        job = std::move(to_seal_.front());
+        to_seal_.pop_front();
+      } else {
+        return;  // stopping, and nothing left
+      }
     }
-    Status s = WriteChunk(job->files, job->content);
-    if (s.ok()) s = Seal(job->files);
-    job->sealed = s;
-    StageDone(job);
+    if (job) {
+      Status s = WriteChunk(job->files, job->content);
+      if (s.ok()) s = Seal(job->files);
+      job->sealed = s;
+      if (StageDone(job.get())) finish.push_back(std::move(job));
+    }
+    std::vector<Completion> out;
+    for (const std::shared_ptr<Job>& j : finish) Finish(j.get(), &out);
+    PostCompletions(std::move(out));
   }
 }
 
-void DeliveryJournal::StageDone(const std::shared_ptr<Job>& job) {
-  if (job->stages.fetch_sub(1, std::memory_order_acq_rel) != 1) return;  // the other stage finishes
+bool DeliveryJournal::StageDone(Job* job) {
+  return job->stages.fetch_sub(1, std::memory_order_acq_rel) == 1;
+}
+
+void DeliveryJournal::Finish(Job* job, std::vector<Completion>* out) {
   DeliveryFiles* f = job->files;
   Status s = job->synced.ok() ? job->sealed : job->synced;
   if (s.ok()) s = MoveToNew(f);
   // A failure after the sync leaves the record in the journal: a restart
   // after a crash would still deliver it (maybe a duplicate, never a loss).
   if (!s.ok()) RemoveCreated(f);
-  std::vector<Completion> out;
-  out.push_back({std::move(job->done), std::move(s)});
-  PostCompletions(std::move(out));
+  out->push_back({std::move(job->done), std::move(s)});
   if (!job->synced.ok()) return;
   bool idle;
   {

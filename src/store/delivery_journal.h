@@ -26,8 +26,10 @@
 //     the publishers, writes its records to the active journal file and
 //     fdatasyncs (the loop wakes only this thread: a wake-up is not free);
 //   publishers (opts.publishers) write each message into tmp/ (no fsync)
-//     while the appender syncs, so only a rename follows the sync;
-//     whichever stage finishes last renames into new/ and posts the reply;
+//     while the appender syncs, so only a rename follows the sync; they
+//     also do those renames into new/ and post the replies, one wake-up of
+//     the loop per batch (the appender, the pipeline's one serial step,
+//     goes straight on to its next fdatasync);
 //   the checkpointer retires a journal file: the appender hands it the full
 //     file and switches to the other of its two files, so appends never
 //     wait for a syncfs.
@@ -119,7 +121,12 @@ class DeliveryJournal {
   // file is free; without it, give up (false) when it is still busy.
   bool Rotate(std::vector<Done>* barriers, bool wait);
   // One stage of a job is over; the last one renames into new/ and reports.
-  void StageDone(const std::shared_ptr<Job>& job);
+  // Called by each of a job's two stages (sync, seal): true for the last.
+  static bool StageDone(Job* job);
+  // After both stages: moves the file into new/ (or removes it on an
+  // error) and adds the job's reply to *out, posted by the caller so a
+  // whole batch costs the loop one wake-up.
+  void Finish(Job* job, std::vector<Completion>* out);
   Status Checkpoint(File* file);
   // fdatasync of a journal file; a failure marks it broken for good.
   Status SyncFile(File* file);
@@ -157,6 +164,10 @@ class DeliveryJournal {
   std::condition_variable pub_cv_;            // work for the publishers
   std::condition_variable published_cv_;      // some file's unfinished count dropped to 0
   std::deque<std::shared_ptr<Job>> to_seal_;  // guarded by pub_mu_: not yet in tmp/
+  // Guarded by pub_mu_: synced and sealed, to be renamed into new/. The
+  // appender hands these over instead of renaming them itself, so its next
+  // fdatasync (the pipeline's one serial step) starts sooner.
+  std::vector<std::shared_ptr<Job>> to_finish_;
   bool pub_stop_ = false;                     // guarded by pub_mu_
 
   std::thread appender_;
