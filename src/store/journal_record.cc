@@ -3,6 +3,10 @@
 #include <array>
 #include <cstring>
 
+#if defined(__x86_64__)
+#include <nmmintrin.h>
+#endif
+
 namespace mailnest {
 
 namespace {
@@ -64,11 +68,40 @@ struct Cursor {
 
 }  // namespace
 
-uint32_t Crc32c(std::string_view data) {
+uint32_t Crc32cPortable(std::string_view data) {
   static const std::array<uint32_t, 256> table = MakeCrcTable();
   uint32_t c = 0xFFFFFFFFu;
   for (unsigned char b : data) c = table[(c ^ b) & 0xff] ^ (c >> 8);
   return c ^ 0xFFFFFFFFu;
+}
+
+#if defined(__x86_64__)
+namespace {
+// SSE4.2's crc32 instruction computes exactly this polynomial, 8 octets per
+// step: about a tenth of the table loop's cost for a 1 KiB record, which
+// the journal thread pays for every message.
+__attribute__((target("sse4.2"))) uint32_t Crc32cSse42(std::string_view data) {
+  uint64_t c = 0xFFFFFFFFu;
+  const char* p = data.data();
+  size_t n = data.size();
+  for (; n >= 8; p += 8, n -= 8) {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    c = _mm_crc32_u64(c, v);
+  }
+  uint32_t c32 = static_cast<uint32_t>(c);
+  for (; n > 0; ++p, --n) c32 = _mm_crc32_u8(c32, static_cast<unsigned char>(*p));
+  return c32 ^ 0xFFFFFFFFu;
+}
+}  // namespace
+#endif
+
+uint32_t Crc32c(std::string_view data) {
+#if defined(__x86_64__)
+  static const bool hw = __builtin_cpu_supports("sse4.2");
+  if (hw) return Crc32cSse42(data);
+#endif
+  return Crc32cPortable(data);
 }
 
 namespace {
