@@ -17,8 +17,9 @@ std::string MakeUniqueBase() {
   struct timeval tv;
   ::gettimeofday(&tv, nullptr);
   uint64_t seq = g_sequence.fetch_add(1, std::memory_order_relaxed);
-  return fmt::format("{}.M{}P{}Q{}", static_cast<int64_t>(tv.tv_sec), static_cast<int64_t>(tv.tv_usec),
-                     static_cast<int64_t>(::getpid()), seq);
+  // mailnest never forks, so the pid is read once (a syscall per message otherwise).
+  static const int64_t pid = ::getpid();
+  return fmt::format("{}.M{}P{}Q{}", static_cast<int64_t>(tv.tv_sec), static_cast<int64_t>(tv.tv_usec), pid, seq);
 }
 
 std::string SanitizeMaildirHost(std::string_view host) {
