@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -32,7 +33,8 @@ struct Fixture {
   StoreOptions opts;
   std::unique_ptr<DeliveryJournal> journal;
 
-  explicit Fixture(uint32_t checkpoint_ms = 60000, uint64_t checkpoint_bytes = 64u << 20) {
+  explicit Fixture(uint32_t checkpoint_ms = 60000, uint64_t checkpoint_bytes = 64u << 20,
+                   uint32_t publishers = JournalOptions{}.publishers) {
     opts.mail_root = tmp.path() + "/mail";
     opts.hostname = "test.host";
     opts.fsync = true;
@@ -42,6 +44,7 @@ struct Fixture {
     jo.checkpoint_ms = checkpoint_ms;
     jo.checkpoint_bytes = checkpoint_bytes;
     jo.prealloc_bytes = 64 * 1024;
+    jo.publishers = publishers;
     journal = std::make_unique<DeliveryJournal>(loop.get(), jo, &env);
     REQUIRE(journal->Open().ok());
     opts.journal = journal.get();
@@ -104,6 +107,44 @@ TEST_CASE("journal: the reply comes once the message is in new/ with exact bytes
   f.Close();
   CHECK(ListDir(JournalDir(f.opts.mail_root)).empty());  // retired and removed at a clean stop
   CHECK(ListDir(f.Box("alice") + "/new").size() == 1);
+}
+
+TEST_CASE("journal: many deliveries at once are batched, each replied to once, all in new/",
+          "[store][journal]") {
+  // 40 commits queued before the loop runs: the appender takes them in a
+  // few batches and the publishers rename and reply per batch.
+  for (uint32_t publishers : {1u, 3u}) {
+    Fixture f(60000, 64u << 20, publishers);
+    const int kCount = 40;
+    std::vector<std::unique_ptr<MaildirDelivery>> deliveries;
+    std::vector<int> replies(kCount, 0);
+    std::vector<Status> statuses(kCount);
+    for (int i = 0; i < kCount; ++i) {
+      auto d = std::make_unique<MaildirDelivery>(f.loop.get(), f.opts, &f.env);
+      d->Begin({i % 2 ? "alice" : "bob"});
+      d->AppendHeader("Return-Path: <a@b>\r\n");
+      std::string body = "Subject: " + std::to_string(i) + "\r\n\r\n" + std::string(100 + i, 'y') + "\r\n";
+      d->Append(body.data(), body.size());
+      d->Commit([&replies, &statuses, i](Status s, const std::string&) {
+        ++replies[i];
+        statuses[i] = std::move(s);
+      });
+      deliveries.push_back(std::move(d));
+    }
+    REQUIRE(RunUntil(f.loop.get(), [&] {
+      return std::all_of(replies.begin(), replies.end(), [](int n) { return n > 0; });
+    }));
+    for (int i = 0; i < 100; ++i) uv_run(f.loop.get(), UV_RUN_NOWAIT);  // a second reply would show now
+    for (int i = 0; i < kCount; ++i) {
+      CHECK(replies[i] == 1);
+      CHECK(statuses[i].ok());
+    }
+    CHECK(ListDir(f.Box("alice") + "/new").size() == kCount / 2);
+    CHECK(ListDir(f.Box("bob") + "/new").size() == kCount / 2);
+    CHECK(ListDir(f.Box("alice") + "/tmp").empty());
+    CHECK(f.env.Calls(FsOp::kDataSync) < kCount);  // group commit: fewer syncs than messages
+    f.Close();
+  }
 }
 
 TEST_CASE("journal: a crash after the 250 loses nothing", "[store][journal][crash]") {
