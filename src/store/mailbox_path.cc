@@ -1,6 +1,7 @@
 #include "store/mailbox_path.h"
 
 #include <filesystem>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -9,7 +10,44 @@
 
 namespace mailnest {
 
+namespace {
+
+// The lexical checks below cost ~3 us (std::filesystem allocations), once
+// per recipient of every message on the loop thread. They depend on the two
+// strings only, so a name that passed once passes again: remember the
+// results that passed (per thread, bounded).
+constexpr size_t kCacheMax = 4096;
+
+struct PassedCache {
+  std::string root;
+  std::unordered_map<std::string, std::string> dirs;  // name -> joined path
+};
+
+Status Check(const std::string& mail_root, const std::string& name, std::string* out);
+
+}  // namespace
+
 Status MailboxDir(const std::string& mail_root, const std::string& name, std::string* out) {
+  thread_local PassedCache cache;
+  if (cache.root != mail_root) {
+    cache.dirs.clear();
+    cache.root = mail_root;
+  }
+  if (auto it = cache.dirs.find(name); it != cache.dirs.end()) {
+    *out = it->second;
+    return Status::Ok();
+  }
+  Status s = Check(mail_root, name, out);
+  if (s.ok()) {
+    if (cache.dirs.size() >= kCacheMax) cache.dirs.clear();
+    cache.dirs.emplace(name, *out);
+  }
+  return s;
+}
+
+namespace {
+
+Status Check(const std::string& mail_root, const std::string& name, std::string* out) {
   if (mail_root.empty()) return Status::Invalid("mail_root is empty");
   if (!IsValidMailboxName(name)) {
     return Status::Invalid(fmt::format("invalid mailbox name \"{}\"", LogSafe(name, 80)));
@@ -29,5 +67,7 @@ Status MailboxDir(const std::string& mail_root, const std::string& name, std::st
   *out = std::move(joined);
   return Status::Ok();
 }
+
+}  // namespace
 
 }  // namespace mailnest

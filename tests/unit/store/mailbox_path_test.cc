@@ -25,6 +25,23 @@ TEST_CASE("MailboxDir rejects traversal and malformed names", "[store][path][sec
   CHECK(dir == "unchanged");
 }
 
+TEST_CASE("MailboxDir answers the same from its cache, per mail_root", "[store][path][security]") {
+  std::string dir;
+  for (int round = 0; round < 3; ++round) {
+    REQUIRE(MailboxDir("/var/mail", "alice", &dir).ok());
+    CHECK(dir == "/var/mail/alice");
+    REQUIRE(MailboxDir("/srv/other/", "alice", &dir).ok());  // another root: not the cached path
+    CHECK(dir == "/srv/other/alice");
+    dir = "unchanged";
+    CHECK(MailboxDir("/var/mail", "../alice", &dir).code() == Status::Code::kInvalid);
+    CHECK(dir == "unchanged");
+  }
+  for (int i = 0; i < 5000; ++i) {  // more names than the cache holds: it starts over, still right
+    REQUIRE(MailboxDir("/var/mail", "u" + std::to_string(i), &dir).ok());
+    CHECK(dir == "/var/mail/u" + std::to_string(i));
+  }
+}
+
 TEST_CASE("MailboxDir needs a mail_root", "[store][path]") {
   std::string dir;
   CHECK(MailboxDir("", "alice", &dir).code() == Status::Code::kInvalid);
