@@ -147,6 +147,7 @@ void Connection::CloseAfterWrite() {
   close_after_write_ = true;
   PauseReading();
   uv_timer_stop(&timer_);
+  deadline_ = armed_for_ = 0;
   if (!dispatching_) Flush();
 }
 
@@ -166,15 +167,27 @@ void Connection::OnCloseCb(uv_handle_t* h) {
 void Connection::SetTimeout(uint64_t ms) {
   if (closing_) return;
   if (ms == 0) {
-    uv_timer_stop(&timer_);
+    deadline_ = 0;  // an armed timer fires once more and finds nothing to do
     return;
   }
+  deadline_ = uv_now(loop_) + ms;
+  if (armed_for_ != 0 && armed_for_ <= deadline_) return;  // it re-arms for the rest
+  armed_for_ = deadline_;
   uv_timer_start(&timer_, OnTimerCb, ms, 0);
 }
 
 void Connection::OnTimerCb(uv_timer_t* t) {
   auto* self = static_cast<Connection*>(t->data);
-  if (!self->closing_) self->handler_->OnTimeout();
+  self->armed_for_ = 0;
+  if (self->closing_ || self->deadline_ == 0) return;
+  uint64_t now = uv_now(self->loop_);
+  if (now < self->deadline_) {
+    self->armed_for_ = self->deadline_;
+    uv_timer_start(&self->timer_, OnTimerCb, self->deadline_ - now, 0);
+    return;
+  }
+  self->deadline_ = 0;
+  self->handler_->OnTimeout();
 }
 
 size_t Connection::PendingInputBytes() const {

@@ -53,7 +53,11 @@ class Connection {
   void CloseAfterWrite();
   void Close();
 
-  void SetTimeout(uint64_t ms);  // (re)start the idle timer; 0 stops it
+  // (Re)starts the idle timer; 0 stops it. Lazy: a later deadline only
+  // moves deadline_, and the uv timer, when it fires early, re-arms for the
+  // rest (as Node does). Sessions restart the timer on every command and
+  // state change; uv_timer_start/stop each time was ~3% of the loop thread.
+  void SetTimeout(uint64_t ms);
   void PauseReading();
   void ResumeReading();
 
@@ -79,6 +83,8 @@ class Connection {
   Handler* handler_;
   uv_tcp_t tcp_;
   uv_timer_t timer_;
+  uint64_t deadline_ = 0;   // uv_now() at which the idle timeout expires; 0: none
+  uint64_t armed_for_ = 0;  // uv_now() at which timer_ fires; 0: not armed
   std::string out_;
   size_t in_flight_ = 0;
   int pending_closes_ = 0;
