@@ -20,6 +20,18 @@ Status Error(const char* op, const std::string& path, int e, int* err) {
   return Status::IoError(fmt::format("{} {}: {}", op, path, std::strerror(e)));
 }
 
+// Opens the directory `path`, runs `sync` (fsync: the directory's entries;
+// syncfs: its whole filesystem) on the descriptor and closes it.
+Status SyncThroughDir(const std::string& path, int (*sync)(int), const char* what) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Error("open dir", path, errno, nullptr);
+  int rc = sync(fd);
+  int e = errno;
+  ::close(fd);
+  if (rc != 0) return Error(what, path, e, nullptr);
+  return Status::Ok();
+}
+
 void Clear(int* err) {
   if (err) *err = 0;
 }
@@ -105,15 +117,7 @@ class PosixFsEnv final : public FsEnv {
     return Error("mkdir", path, e == EEXIST ? ENOTDIR : e, nullptr);
   }
 
-  Status SyncDir(const std::string& path) override {
-    int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return Error("open dir", path, errno, nullptr);
-    int rc = ::fsync(fd);
-    int e = errno;
-    ::close(fd);
-    if (rc != 0) return Error("fsync dir", path, e, nullptr);
-    return Status::Ok();
-  }
+  Status SyncDir(const std::string& path) override { return SyncThroughDir(path, ::fsync, "fsync dir"); }
 
   Status Stat(const std::string& path, FileInfo* info, int* err) override {
     struct stat st;
@@ -144,15 +148,7 @@ class PosixFsEnv final : public FsEnv {
     return Status::Ok();
   }
 
-  Status SyncFs(const std::string& path) override {
-    int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return Error("open dir", path, errno, nullptr);
-    int rc = ::syncfs(fd);
-    int e = errno;
-    ::close(fd);
-    if (rc != 0) return Error("syncfs", path, e, nullptr);
-    return Status::Ok();
-  }
+  Status SyncFs(const std::string& path) override { return SyncThroughDir(path, ::syncfs, "syncfs"); }
 
   Status ListDir(const std::string& path, std::vector<std::string>* names, int* err) override {
     names->clear();

@@ -59,8 +59,7 @@ Status WriteDurably(FsEnv* env, const std::string& mailbox_dir, const std::strin
     env->Unlink(tmp);
     return s;
   }
-  const std::string dir = target.substr(0, target.find_last_of('/'));
-  return env->SyncDir(dir);
+  return env->SyncDir(ParentOf(target));
 }
 
 class Replayer {

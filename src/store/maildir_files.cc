@@ -28,13 +28,6 @@ bool IsKnown(const std::string& dir) {
   return g_known->count(dir) != 0;
 }
 
-std::string ParentOf(const std::string& path) {
-  size_t slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
 // mkdir(path) and, when it was created, fsync its parent so the new entry
 // survives a crash (the message inside it would otherwise be unreachable).
 Status MakeDurableDir(FsEnv* env, const std::string& path, bool fsync) {
@@ -82,6 +75,13 @@ Status CopyFile(FsEnv* env, const std::string& from, const std::string& to, bool
 }
 
 }  // namespace
+
+std::string ParentOf(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
 
 Status PrepareDelivery(FsEnv* env, const StoreOptions& opts, const std::vector<std::string>& mailboxes,
                        DeliveryFiles* files) {

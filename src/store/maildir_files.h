@@ -33,6 +33,9 @@ struct DeliveryFiles {
   std::string final_name;                 // set by Publish: "<id>.<host>,S=<size>"
 };
 
+// The directory holding `path`: "." without a slash, "/" at the root.
+std::string ParentOf(const std::string& path);
+
 // Validates every mailbox (Invalid before any I/O), drops duplicates and
 // fills *files; chooses the unique id. No I/O.
 Status PrepareDelivery(FsEnv* env, const StoreOptions& opts, const std::vector<std::string>& mailboxes,

@@ -133,12 +133,7 @@ class FaultInjectingFsEnv final : public FsEnv {
   }
   Status Sync(int fd) override {
     if (Status s = Inject(FsOp::kSync, "fd", nullptr); !s.ok()) return s;
-    Status s = base_->Sync(fd);
-    if (s.ok()) {
-      std::lock_guard<std::mutex> l(mu_);
-      if (auto it = open_.find(fd); it != open_.end()) it->second->synced = it->second->size;
-    }
-    return s;
+    return MarkSyncedIfOk(fd, base_->Sync(fd));
   }
   Status Close(int fd) override {
     Status injected = Inject(FsOp::kClose, "fd", nullptr);
@@ -215,12 +210,7 @@ class FaultInjectingFsEnv final : public FsEnv {
   }
   Status DataSync(int fd) override {
     if (Status s = Inject(FsOp::kDataSync, "fd", nullptr); !s.ok()) return s;
-    Status s = base_->DataSync(fd);
-    if (s.ok()) {
-      std::lock_guard<std::mutex> l(mu_);
-      if (auto it = open_.find(fd); it != open_.end()) it->second->synced = it->second->size;
-    }
-    return s;
+    return MarkSyncedIfOk(fd, base_->DataSync(fd));
   }
   Status WriteAt(int fd, uint64_t offset, const char* data, size_t len) override {
     if (Status s = Inject(FsOp::kWriteAt, "fd", nullptr); !s.ok()) return s;
@@ -251,6 +241,16 @@ class FaultInjectingFsEnv final : public FsEnv {
   }
 
  private:
+  // After a successful fsync or fdatasync: everything written to fd so far
+  // survives a Crash().
+  Status MarkSyncedIfOk(int fd, Status s) {
+    if (s.ok()) {
+      std::lock_guard<std::mutex> l(mu_);
+      if (auto it = open_.find(fd); it != open_.end()) it->second->synced = it->second->size;
+    }
+    return s;
+  }
+
   struct File {
     uint64_t size = 0;    // bytes written through this env
     uint64_t synced = 0;  // bytes covered by the last fsync
