@@ -12,41 +12,8 @@ namespace mailnest {
 
 namespace {
 
-// The lexical checks below cost ~3 us (std::filesystem allocations), once
-// per recipient of every message on the loop thread. They depend on the two
-// strings only, so a name that passed once passes again: remember the
-// results that passed (per thread, bounded).
-constexpr size_t kCacheMax = 4096;
-
-struct PassedCache {
-  std::string root;
-  std::unordered_map<std::string, std::string> dirs;  // name -> joined path
-};
-
-Status Check(const std::string& mail_root, const std::string& name, std::string* out);
-
-}  // namespace
-
-Status MailboxDir(const std::string& mail_root, const std::string& name, std::string* out) {
-  thread_local PassedCache cache;
-  if (cache.root != mail_root) {
-    cache.dirs.clear();
-    cache.root = mail_root;
-  }
-  if (auto it = cache.dirs.find(name); it != cache.dirs.end()) {
-    *out = it->second;
-    return Status::Ok();
-  }
-  Status s = Check(mail_root, name, out);
-  if (s.ok()) {
-    if (cache.dirs.size() >= kCacheMax) cache.dirs.clear();
-    cache.dirs.emplace(name, *out);
-  }
-  return s;
-}
-
-namespace {
-
+// The lexical checks: the name's own rules, then a path-level check that
+// the joined path stays directly under mail_root.
 Status Check(const std::string& mail_root, const std::string& name, std::string* out) {
   if (mail_root.empty()) return Status::Invalid("mail_root is empty");
   if (!IsValidMailboxName(name)) {
@@ -68,6 +35,35 @@ Status Check(const std::string& mail_root, const std::string& name, std::string*
   return Status::Ok();
 }
 
+// Check() costs ~3 us (std::filesystem allocations), once
+// per recipient of every message on the loop thread. They depend on the two
+// strings only, so a name that passed once passes again: remember the
+// results that passed (per thread, bounded).
+constexpr size_t kCacheMax = 4096;
+
+struct PassedCache {
+  std::string root;
+  std::unordered_map<std::string, std::string> dirs;  // name -> joined path
+};
+
 }  // namespace
+
+Status MailboxDir(const std::string& mail_root, const std::string& name, std::string* out) {
+  thread_local PassedCache cache;
+  if (cache.root != mail_root) {
+    cache.dirs.clear();
+    cache.root = mail_root;
+  }
+  if (auto it = cache.dirs.find(name); it != cache.dirs.end()) {
+    *out = it->second;
+    return Status::Ok();
+  }
+  Status s = Check(mail_root, name, out);
+  if (s.ok()) {
+    if (cache.dirs.size() >= kCacheMax) cache.dirs.clear();
+    cache.dirs.emplace(name, *out);
+  }
+  return s;
+}
 
 }  // namespace mailnest
