@@ -123,8 +123,8 @@ class DeliveryJournal {
   // for it) and switches to the other file. wait: block until the other
   // file is free; without it, give up (false) when it is still busy.
   bool Rotate(std::vector<Done>* barriers, bool wait);
-  // One stage of a job is over; the last one renames into new/ and reports.
-  // Called by each of a job's two stages (sync, seal): true for the last.
+  // One of a job's two stages (sync, seal) is over: true for the last one,
+  // after which the job goes to Finish (always on a publisher thread).
   static bool StageDone(Job* job);
   // After both stages: moves the file into new/ (or removes it on an
   // error) and adds the job's reply to *out, posted by the caller so a
