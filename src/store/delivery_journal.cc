@@ -9,6 +9,7 @@
 #include "store/journal_record.h"
 #include "store/maildir_files.h"
 #include "store/maildir_name.h"
+#include "uv/loop_waker.h"
 
 namespace mailnest {
 
@@ -45,11 +46,6 @@ struct DeliveryJournal::Task {
   bool stop = false;
 };
 
-struct DeliveryJournal::AsyncHandle {
-  uv_async_t handle;
-  DeliveryJournal* owner;  // null once the owner is gone
-};
-
 std::string JournalDir(const std::string& mail_root) { return mail_root + "/.journal"; }
 
 namespace {
@@ -80,11 +76,7 @@ DeliveryJournal::~DeliveryJournal() {
   for (auto& f : files_) {
     if (f && f->fd >= 0) env_->Close(f->fd);
   }
-  if (async_) {
-    async_->owner = nullptr;  // the close callback only frees the block
-    uv_close(reinterpret_cast<uv_handle_t*>(&async_->handle),
-             [](uv_handle_t* h) { delete static_cast<AsyncHandle*>(h->data); });
-  }
+  if (waker_) waker_->Close(nullptr);  // the threads are gone: nothing wakes it now
 }
 
 Status DeliveryJournal::OpenFile(File* file, const std::string& base) {
@@ -130,6 +122,7 @@ Status DeliveryJournal::Open() {
     if (s.ok()) s = OpenFile(files_[i].get(), base + (i == 0 ? "-a" : "-b"));
   }
   if (s.ok()) s = env_->SyncDir(dir);  // the names are durable before any record
+  if (s.ok()) s = LoopWaker::Open(loop_, [this] { RunCompletions(); }, &waker_);
   if (!s.ok()) {
     for (auto& f : files_) {
       if (f->fd < 0) continue;
@@ -140,9 +133,6 @@ Status DeliveryJournal::Open() {
     return s;
   }
   active_ = files_[0].get();
-  async_ = new AsyncHandle{{}, this};
-  uv_async_init(loop_, &async_->handle, &DeliveryJournal::OnAsync);
-  async_->handle.data = async_;
   for (uint32_t i = 0; i < std::max<uint32_t>(1, opts_.publishers); ++i) {
     publishers_.emplace_back([this] {
       BecomeHelperThread("mn-publish");
@@ -404,7 +394,7 @@ void DeliveryJournal::CheckpointerMain() {
     for (std::thread& p : publishers_) p.join();
     std::lock_guard<std::mutex> l(mu_);
     threads_done_ = true;
-    if (async_) uv_async_send(&async_->handle);
+    if (waker_) waker_->Wake();
     return;
   }
 }
@@ -484,14 +474,12 @@ void DeliveryJournal::Finish(Job* job, std::vector<Completion>* out) {
 
 void DeliveryJournal::PostCompletions(std::vector<Completion> done) {
   if (done.empty()) return;
-  std::lock_guard<std::mutex> l(mu_);
-  for (Completion& c : done) results_.push_back(std::move(c));
-  if (async_) uv_async_send(&async_->handle);
-}
-
-void DeliveryJournal::OnAsync(uv_async_t* handle) {
-  auto* a = static_cast<AsyncHandle*>(handle->data);
-  if (a->owner) a->owner->RunCompletions();
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    for (Completion& c : done) results_.push_back(std::move(c));
+  }
+  // Outside the lock: the woken loop takes mu_ at once.
+  if (waker_) waker_->Wake();
 }
 
 void DeliveryJournal::RunCompletions() {
@@ -503,18 +491,15 @@ void DeliveryJournal::RunCompletions() {
     finished = threads_done_;
   }
   for (Completion& c : ready) c.done(std::move(c.status));
-  if (!finished || !async_) return;
+  if (!finished || !waker_) return;
   appender_.join();
   checkpointer_.join();
-  AsyncHandle* a = async_;
-  async_ = nullptr;
-  uv_close(reinterpret_cast<uv_handle_t*>(&a->handle), [](uv_handle_t* h) {
-    auto* block = static_cast<AsyncHandle*>(h->data);
-    DeliveryJournal* owner = block->owner;
-    delete block;
-    if (owner && owner->on_closed_) {
-      auto cb = std::move(owner->on_closed_);
-      owner->on_closed_ = nullptr;
+  LoopWaker* w = waker_;
+  waker_ = nullptr;
+  w->Close([this] {
+    if (on_closed_) {
+      auto cb = std::move(on_closed_);
+      on_closed_ = nullptr;
       cb();
     }
   });

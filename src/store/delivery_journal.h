@@ -34,8 +34,8 @@
 //     file and switches to the other of its two files, so appends never
 //     wait for a syncfs.
 // The loop thread only queues work; completions reach it through a
-// uv_async_t. Submit, Barrier and Close are loop-thread calls; callbacks run
-// on the loop.
+// LoopWaker (uv/loop_waker.h says why not a uv_async_t). Submit, Barrier
+// and Close are loop-thread calls; callbacks run on the loop.
 #pragma once
 
 #include <uv.h>
@@ -57,6 +57,7 @@
 namespace mailnest {
 
 class FsEnv;
+class LoopWaker;
 struct DeliveryFiles;
 
 struct JournalOptions {
@@ -136,7 +137,6 @@ class DeliveryJournal {
   // done(IoError) later on the loop: Submit or Barrier after Close.
   void RefuseClosed(Done done);
   void PostCompletions(std::vector<Completion> done);
-  static void OnAsync(uv_async_t* handle);
   void RunCompletions();
 
   uv_loop_t* loop_;
@@ -146,9 +146,8 @@ class DeliveryJournal {
   File* active_ = nullptr;  // appender thread only (and Open)
   std::chrono::steady_clock::time_point checkpoint_due_;  // appender thread only
 
-  // Owned through a heap block freed by its close callback.
-  struct AsyncHandle;
-  AsyncHandle* async_ = nullptr;
+  // Freed by its own close callback (uv/loop_waker.h).
+  LoopWaker* waker_ = nullptr;
   std::function<void()> on_closed_;
 
   std::mutex mu_;
