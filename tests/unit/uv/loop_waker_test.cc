@@ -47,28 +47,40 @@ bool RunUntil(uv_loop_t* loop, Done done, uint64_t ms) {
   return done();
 }
 
+// A waker whose on_wake drains `inbox`; null if it could not be opened.
+LoopWaker* OpenDraining(uv_loop_t* loop, Inbox* inbox) {
+  LoopWaker* waker = nullptr;
+  return LoopWaker::Open(loop, [inbox] { inbox->Drain(); }, &waker).ok() ? waker : nullptr;
+}
+
+// Closes the waker and runs the loop until its close callback has run
+// (uv_run returns once no handle is left); true if `closed` was called.
+bool CloseAndWait(uv_loop_t* loop, LoopWaker* waker) {
+  bool closed = false;
+  waker->Close([&] { closed = true; });
+  uv_run(loop, UV_RUN_DEFAULT);
+  return closed;
+}
+
 TEST_CASE("LoopWaker: a wake-up from the loop thread itself runs on_wake once", "[uv][waker]") {
   Loop loop;
   Inbox inbox;
-  LoopWaker* waker = nullptr;
-  REQUIRE(LoopWaker::Open(loop.get(), [&] { inbox.Drain(); }, &waker).ok());
+  LoopWaker* waker = OpenDraining(loop.get(), &inbox);
+  REQUIRE(waker);
   inbox.items.push_back(1);
   waker->Wake();
   waker->Wake();  // already armed: no second write, still one run
   REQUIRE(RunUntil(loop.get(), [&] { return inbox.seen.load() == 1; }, 5000));
   uv_run(loop.get(), UV_RUN_NOWAIT);
   CHECK(inbox.wakes == 1);
-  bool closed = false;
-  waker->Close([&] { closed = true; });
-  uv_run(loop.get(), UV_RUN_DEFAULT);  // returns once the handle is closed
-  CHECK(closed);
+  CHECK(CloseAndWait(loop.get(), waker));
 }
 
 TEST_CASE("LoopWaker: no item queued by other threads is left behind", "[uv][waker]") {
   Loop loop;
   Inbox inbox;
-  LoopWaker* waker = nullptr;
-  REQUIRE(LoopWaker::Open(loop.get(), [&] { inbox.Drain(); }, &waker).ok());
+  LoopWaker* waker = OpenDraining(loop.get(), &inbox);
+  REQUIRE(waker);
   constexpr int kThreads = 4;
   constexpr int kPerThread = 20000;
   std::vector<std::thread> producers;
@@ -91,10 +103,7 @@ TEST_CASE("LoopWaker: no item queued by other threads is left behind", "[uv][wak
   CHECK(inbox.seen.load() == total);
   // Batching is the point: far fewer loop runs than items.
   CHECK(inbox.wakes < total);
-  bool closed = false;
-  waker->Close([&] { closed = true; });
-  uv_run(loop.get(), UV_RUN_DEFAULT);
-  CHECK(closed);
+  CHECK(CloseAndWait(loop.get(), waker));
 }
 
 // The race a wrong order in the loop's callback would lose: the producer
@@ -104,8 +113,8 @@ TEST_CASE("LoopWaker: no item queued by other threads is left behind", "[uv][wak
 TEST_CASE("LoopWaker: a wake-up sent while the loop is draining is not lost", "[uv][waker]") {
   Loop loop;
   Inbox inbox;
-  LoopWaker* waker = nullptr;
-  REQUIRE(LoopWaker::Open(loop.get(), [&] { inbox.Drain(); }, &waker).ok());
+  LoopWaker* waker = OpenDraining(loop.get(), &inbox);
+  REQUIRE(waker);
   constexpr long kItems = 20000;
   std::atomic<bool> stalled{false}, done{false};
   std::thread producer([&] {
@@ -131,10 +140,7 @@ TEST_CASE("LoopWaker: a wake-up sent while the loop is draining is not lost", "[
   producer.join();
   CHECK_FALSE(stalled);
   CHECK(inbox.seen.load() == kItems);
-  bool closed = false;
-  waker->Close([&] { closed = true; });
-  uv_run(loop.get(), UV_RUN_DEFAULT);
-  CHECK(closed);
+  CHECK(CloseAndWait(loop.get(), waker));
 }
 
 }  // namespace
