@@ -22,6 +22,14 @@ struct Inbox {
   std::vector<int> items;  // guarded by mu
   std::atomic<long> seen{0};  // written by the loop thread
   int wakes = 0;              // loop thread only
+  // What a producer thread does: queue, then wake the loop.
+  void Post(int item, LoopWaker* waker) {
+    {
+      std::lock_guard<std::mutex> l(mu);
+      items.push_back(item);
+    }
+    waker->Wake();
+  }
   void Drain() {
     std::vector<int> got;
     {
@@ -86,13 +94,7 @@ TEST_CASE("LoopWaker: no item queued by other threads is left behind", "[uv][wak
   std::vector<std::thread> producers;
   for (int t = 0; t < kThreads; ++t) {
     producers.emplace_back([&] {
-      for (int i = 0; i < kPerThread; ++i) {
-        {
-          std::lock_guard<std::mutex> l(inbox.mu);
-          inbox.items.push_back(i);
-        }
-        waker->Wake();
-      }
+      for (int i = 0; i < kPerThread; ++i) inbox.Post(i, waker);
     });
   }
   const long total = long{kThreads} * kPerThread;
@@ -119,11 +121,7 @@ TEST_CASE("LoopWaker: a wake-up sent while the loop is draining is not lost", "[
   std::atomic<bool> stalled{false}, done{false};
   std::thread producer([&] {
     for (long i = 0; i < kItems && !stalled; ++i) {
-      {
-        std::lock_guard<std::mutex> l(inbox.mu);
-        inbox.items.push_back(static_cast<int>(i));
-      }
-      waker->Wake();
+      inbox.Post(static_cast<int>(i), waker);
       auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
       while (inbox.seen.load() <= i) {
         if (std::chrono::steady_clock::now() > deadline) {
