@@ -8,9 +8,12 @@
 #include <cstdint>
 
 #include "uv/loop.h"
+#include "uv/run_loop.h"
 
 namespace mailnest {
 namespace {
+
+using testing::RunFor;
 
 struct Recorder : Connection::Handler {
   uv_loop_t* loop = nullptr;
@@ -24,18 +27,6 @@ struct Recorder : Connection::Handler {
   }
   void OnClosed() override { closed = true; }
 };
-
-// Runs the loop until `ms` of loop time have passed (a helper timer wakes it).
-void RunFor(uv_loop_t* loop, uint64_t ms) {
-  uv_timer_t t;
-  uv_timer_init(loop, &t);
-  bool done = false;
-  t.data = &done;
-  uv_timer_start(&t, [](uv_timer_t* h) { *static_cast<bool*>(h->data) = true; }, ms, 0);
-  while (!done) uv_run(loop, UV_RUN_ONCE);
-  uv_close(reinterpret_cast<uv_handle_t*>(&t), nullptr);
-  uv_run(loop, UV_RUN_NOWAIT);
-}
 
 struct Fixture {
   Loop loop;

@@ -12,9 +12,12 @@
 #include <vector>
 
 #include "uv/loop.h"
+#include "uv/run_loop.h"
 
 namespace mailnest {
 namespace {
+
+using testing::RunUntil;
 
 // A queue shared by producer threads and the loop, as DeliveryJournal uses it.
 struct Inbox {
@@ -40,20 +43,6 @@ struct Inbox {
     ++wakes;
   }
 };
-
-// Runs the loop until done() or `ms` of loop time (then the test fails).
-template <typename Done>
-bool RunUntil(uv_loop_t* loop, Done done, uint64_t ms) {
-  uv_timer_t t;
-  uv_timer_init(loop, &t);
-  bool expired = false;
-  t.data = &expired;
-  uv_timer_start(&t, [](uv_timer_t* h) { *static_cast<bool*>(h->data) = true; }, ms, 0);
-  while (!done() && !expired) uv_run(loop, UV_RUN_ONCE);
-  uv_close(reinterpret_cast<uv_handle_t*>(&t), nullptr);
-  uv_run(loop, UV_RUN_NOWAIT);
-  return done();
-}
 
 // A waker whose on_wake drains `inbox`; null if it could not be opened.
 LoopWaker* OpenDraining(uv_loop_t* loop, Inbox* inbox) {
