@@ -101,6 +101,13 @@ free_port() {
 
 now_s() { date +%s.%N; }
 
+# "total steal" CPU ticks of the whole machine so far (/proc/stat). On a VM,
+# steal is time the host ran something else on our vCPUs: a run with a lot
+# of it measured the host, so the scripts print it next to each rate.
+cpu_ticks() { awk '$1 == "cpu" { t = 0; for (i = 2; i <= 9; i++) t += $i; print t, $9; exit }' /proc/stat; }
+# steal_pct "TOTAL0 STEAL0" "TOTAL1 STEAL1": percent of CPU time stolen between the two readings
+steal_pct() { awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); t = y[1] - x[1]; printf "%.0f", (t > 0 ? 100 * (y[2] - x[2]) / t : 0) }'; }
+
 # median of the numbers given as arguments
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {if (NR==0) print 0; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 min_of() { printf '%s\n' "$@" | sort -g | head -1; }
