@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for scripts/bench-smtp and scripts/bench-pop3 (sourced).
 # Everything runs on 127.0.0.1 in a temp dir that is removed on exit; every
 # wait is bounded.
@@ -73,7 +74,9 @@ start_mailnest() {
     sleep 0.1
   done
   [[ -n "$line" ]] || die "mailnest printed no ready line within 10 s"
+  # shellcheck disable=SC2034  # read by the scripts that source this file
   MN_SMTP_PORT=$(sed -n 's/.* smtp=[^ ]*:\([0-9]*\).*/\1/p' <<<"$line")
+  # shellcheck disable=SC2034
   MN_POP3_PORT=$(sed -n 's/.* pop3=[^ ]*:\([0-9]*\).*/\1/p' <<<"$line")
 }
 
@@ -103,7 +106,7 @@ now_s() { date +%s.%N; }
 
 # "total steal" CPU ticks of the whole machine so far (/proc/stat). On a VM,
 # steal is time the host ran something else on our vCPUs: a run with a lot
-# of it measured the host, so the scripts print it next to each rate.
+# of it measured the host, so bench-smtp prints it next to each rate.
 cpu_ticks() { awk '$1 == "cpu" { t = 0; for (i = 2; i <= 9; i++) t += $i; print t, $9; exit }' /proc/stat; }
 # steal_pct "TOTAL0 STEAL0" "TOTAL1 STEAL1": percent of CPU time stolen between the two readings
 steal_pct() { awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); t = y[1] - x[1]; printf "%.0f", (t > 0 ? 100 * (y[2] - x[2]) / t : 0) }'; }
