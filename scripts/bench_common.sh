@@ -111,6 +111,21 @@ cpu_ticks() { awk '$1 == "cpu" { t = 0; for (i = 2; i <= 9; i++) t += $i; print 
 # steal_pct "TOTAL0 STEAL0" "TOTAL1 STEAL1": percent of CPU time stolen between the two readings
 steal_pct() { awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); t = y[1] - x[1]; printf "%.0f", (t > 0 ? 100 * (y[2] - x[2]) / t : 0) }'; }
 
+# host_idle_note: one line on how this machine's idle vCPUs sleep, printed in
+# the bench headers. Under the cpuidle "haltpoll" driver (KVM-style guests)
+# guest_halt_poll_ns is how long an idle vCPU polls before it halts; the
+# kernel's default is 200000. At 0 every idle moment halts the vCPU, and
+# waking a thread on it exits to the host: a pipeline of threads that wake
+# each other pays that more than one process serving a socket (paired runs
+# on such a VM: mailnest ~10% faster at 200000, smtp-sink unchanged; see
+# docs/ARCHITECTURE.md). Prints nothing on other machines.
+host_idle_note() {
+  local driver param=/sys/module/haltpoll/parameters/guest_halt_poll_ns
+  driver=$(cat /sys/devices/system/cpu/cpuidle/current_driver 2>/dev/null) || return 0
+  [[ $driver == haltpoll && -r $param ]] || return 0
+  echo "host: $(nproc) vCPUs, cpuidle haltpoll, guest_halt_poll_ns=$(cat "$param") (kernel default 200000; 0 = idle vCPUs halt at once)"
+}
+
 # median of the numbers given as arguments
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {if (NR==0) print 0; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 min_of() { printf '%s\n' "$@" | sort -g | head -1; }
