@@ -116,8 +116,8 @@ steal_pct() { awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "
 # guest_halt_poll_ns is how long an idle vCPU polls before it halts; the
 # kernel's default is 200000. At 0 every idle moment halts the vCPU, and
 # waking a thread on it exits to the host: a pipeline of threads that wake
-# each other pays that more than one process serving a socket (paired runs
-# on such a VM: mailnest ~10% faster at 200000, smtp-sink unchanged; see
+# each other pays that more than one process serving a socket (measured on
+# such a VM: mailnest up to ~10% faster at 200000, smtp-sink less; see
 # docs/ARCHITECTURE.md). Prints nothing on other machines.
 host_idle_note() {
   local driver param=/sys/module/haltpoll/parameters/guest_halt_poll_ns
