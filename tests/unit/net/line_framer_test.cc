@@ -2,8 +2,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <string>
 #include <vector>
+
+#include "octet_dice.h"
 
 namespace mailnest {
 namespace {
@@ -32,6 +35,32 @@ std::vector<Got> FeedAll(LineFramer& f, const std::string& s) {
 }
 
 using K = LineFramer::Kind;
+
+// The framer's contract restated over a whole stream, one rule per branch,
+// with no buffering: the model the randomized test below compares against.
+std::vector<Got> ModelFrames(const std::string& s, size_t max_line) {
+  std::vector<Got> out;
+  size_t p = 0;
+  while (p < s.size()) {
+    const size_t end = s.find_first_of("\r\n", p);
+    const size_t text = (end == std::string::npos ? s.size() : end) - p;
+    if (text >= max_line) {  // no line end within max_line octets: once, then skip to LF
+      out.push_back({K::kTooLong, ""});
+      const size_t lf = s.find('\n', p + max_line);
+      if (lf == std::string::npos) break;
+      p = lf + 1;
+      continue;
+    }
+    if (end == std::string::npos || (s[end] == '\r' && end + 1 == s.size())) break;  // incomplete
+    if (s[end] == '\n' || s[end + 1] != '\n') {  // bare LF, or CR without LF: callers close
+      out.push_back({K::kBareNewline, s.substr(p, text)});
+      break;
+    }
+    out.push_back(text + 2 > max_line ? Got{K::kTooLong, ""} : Got{K::kLine, s.substr(p, text)});
+    p = end + 2;
+  }
+  return out;
+}
 
 TEST_CASE("framer splits CRLF lines", "[net][framer]") {
   LineFramer f(512);
@@ -125,6 +154,33 @@ TEST_CASE("framer flags bare LF and bare CR", "[net][framer]") {
     auto got = FeedAll(f, "X");
     REQUIRE(got.size() == 1);
     CHECK(got[0].kind == K::kBareNewline);
+  }
+}
+
+TEST_CASE("framer agrees with the whole-stream model under any split", "[net][framer]") {
+  // Bounded pseudo-random streams over the octets that matter (CR, LF,
+  // ordinary), limits small enough that over-long lines are common, fed in
+  // random pieces with every event drained after each feed.
+  OctetDice dice(20261124);
+  for (int round = 0; round < 3000; ++round) {
+    const std::string in = dice.Draw("\r\nab .ab .", 80);  // one octet in five ends a line
+    const size_t max_line = 3 + dice.Below(20);
+    LineFramer f(max_line);
+    std::vector<Got> got;
+    size_t pos = 0;
+    bool closed = false;
+    while (pos < in.size() && !closed) {
+      const size_t piece = std::min(in.size() - pos, 1 + dice.Below(9));
+      f.Feed(in.data() + pos, piece);
+      pos += piece;
+      for (auto& g : Drain(f)) {
+        got.push_back(g);
+        closed = g.kind == K::kBareNewline;
+      }
+      if (!closed) CHECK(f.buffered() <= max_line);  // drained: at most one unfinished line is held
+    }
+    CAPTURE(round, in, max_line);
+    CHECK(got == ModelFrames(in, max_line));
   }
 }
 
