@@ -38,15 +38,13 @@ Decoded Model(const std::string& in, uint64_t max_size, size_t max_line) {
   if (end == std::string::npos) return m;  // the caller always appends a terminator
   m.done = true;
   m.consumed = end + 3;
-  const std::string raw = in.substr(0, end);  // up to and including the last CRLF
+  const std::string raw = in.substr(0, end);  // empty, or ends with the CRLF before the dot
   std::string content;
   for (size_t p = 0; p < raw.size();) {
-    const size_t crlf = raw.find("\r\n", p);
-    const size_t next = crlf == std::string::npos ? raw.size() : crlf + 2;
+    const size_t next = raw.find("\r\n", p) + 2;  // every line of raw ends in CRLF
     std::string line = raw.substr(p, next - p);
     if (line.size() > max_line) m.long_line = true;
-    const size_t text = crlf == std::string::npos ? line.size() : line.size() - 2;
-    if (line.find_first_of("\r\n") < text) m.bare = true;
+    if (line.find_first_of("\r\n") < line.size() - 2) m.bare = true;
     if (line[0] == '.') line.erase(0, 1);
     content += line;
     p = next;

@@ -2,8 +2,9 @@
 
 #include <catch2/catch.hpp>
 
-#include <random>
 #include <string>
+
+#include "octet_dice.h"
 
 namespace mailnest {
 namespace {
@@ -69,7 +70,6 @@ TEST_CASE("a torn record asks for more; a damaged one is corrupt", "[store][jour
   }
 }
 
-
 TEST_CASE("a damaged payload with a matching checksum is corrupt, never misread", "[store][journal]") {
   // The checksum catches a torn or flipped record; this covers what is left:
   // a payload whose fields disagree with each other (a bug, or a record from
@@ -87,13 +87,14 @@ TEST_CASE("a damaged payload with a matching checksum is corrupt, never misread"
       for (int i = 0; i < 4; ++i) rec.push_back(static_cast<char>(v >> (8 * i)));
     return rec + p;
   };
-  std::minstd_rand rng(3720);
+  OctetDice dice(3720);
   size_t refused = 0, read = 0;
   for (int round = 0; round < 3000; ++round) {
-    const std::string& base = rng() % 2 ? one : two;
-    std::string p = base.substr(0, base.size() - (rng() % 3 == 0 ? rng() % base.size() : 0));
-    for (int k = 1 + static_cast<int>(rng() % 3); k > 0 && !p.empty(); --k)
-      p[rng() % p.size()] = static_cast<char>(rng() % 4 == 0 ? rng() % 256 : rng() % 8);
+    const std::string& base = dice.Below(2) ? one : two;
+    std::string p = base.substr(0, base.size() - (dice.Below(3) == 0 ? dice.Below(base.size()) : 0));
+    // Small values mostly, so counts and lengths stay plausible and reach the field checks.
+    for (size_t k = 1 + dice.Below(3); k > 0 && !p.empty(); --k)
+      p[dice.Below(p.size())] = static_cast<char>(dice.Below(4) == 0 ? dice.Below(256) : dice.Below(8));
     const std::string sealed = seal(p);
     JournalRecord rec;
     size_t used = 0;

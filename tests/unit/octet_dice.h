@@ -1,8 +1,8 @@
-// Deterministic pseudo-random input for the framing tests: short streams
-// drawn from the few octets a framer treats specially (CR, LF, '.') plus
-// some ordinary ones, so that every branch is hit thousands of times in a
-// few milliseconds. Seeded, so a failure reproduces (Catch2 CAPTUREs the
-// input too).
+// Deterministic pseudo-random input for the randomized unit tests: short
+// streams drawn from the few octets a parser treats specially (for the
+// framers CR, LF and '.') plus some ordinary ones, so that every branch is
+// hit thousands of times in a few milliseconds; Below() for sizes, positions
+// and choices. Seeded, so a failure reproduces (Catch2 CAPTUREs the input).
 #pragma once
 #include <cstddef>
 #include <cstdint>
