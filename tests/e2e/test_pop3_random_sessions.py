@@ -44,10 +44,16 @@ def number(rnd: random.Random, count: int) -> str:
     return rnd.choice(["0", str(count + 1), "99999", "x", "-1", "18446744073709551616"])
 
 
+def expected_listing(model, verb: str, marked=frozenset()):
+    """The model's UIDL or LIST lines: unmarked messages under their numbers."""
+    return [(str(k + 1).encode(), uid if verb == "UIDL" else str(len(c)).encode())
+            for k, (uid, c) in enumerate(model) if k not in marked]
+
+
 def check_listing(p, model):
     """UIDL and LIST of a fresh session show exactly the model, in order."""
-    assert listing(p, "UIDL") == [(str(i + 1).encode(), uid) for i, (uid, _) in enumerate(model)]
-    assert listing(p, "LIST") == [(str(i + 1).encode(), str(len(c)).encode()) for i, (_, c) in enumerate(model)]
+    for verb in ("UIDL", "LIST"):
+        assert listing(p, verb) == expected_listing(model, verb)
 
 
 def run_session(p, rnd: random.Random, model: list) -> list:
@@ -67,9 +73,7 @@ def run_session(p, rnd: random.Random, model: list) -> list:
             sizes = [len(c) for k, (_, c) in enumerate(model) if k not in marked]
             assert p.cmd("STAT") == b"+OK %d %d" % (len(sizes), sum(sizes))
         elif verb in ("LIST", "UIDL"):
-            want = [(str(k + 1).encode(), uid if verb == "UIDL" else str(len(c)).encode())
-                    for k, (uid, c) in enumerate(model) if k not in marked]
-            assert listing(p, verb) == want
+            assert listing(p, verb) == expected_listing(model, verb, marked)
         elif verb in ("LIST n", "UIDL n"):
             reply = p.cmd(f"{verb[:4]} {n}")
             if i is None:

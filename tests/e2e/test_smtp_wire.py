@@ -22,8 +22,9 @@ class Reply:
 
     @property
     def enhanced(self):
-        """The RFC 3463 status code of the last line, or ''."""
-        m = re.match(r"^(\d\.\d{1,3}\.\d{1,3})\b", self.lines[-1])
+        """The RFC 3463 status code of the last line (followed by a space or
+        nothing, as RFC 3463 §2 writes it), or ''."""
+        m = re.match(r"^([245]\.\d{1,3}\.\d{1,3})(?=\s|$)", self.lines[-1])
         return m.group(1) if m else ""
 
     def __repr__(self):
