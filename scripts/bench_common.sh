@@ -124,7 +124,7 @@ steal_pct() { awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "
 # waking a thread on it exits to the host: a pipeline of threads that wake
 # each other pays that more than one process serving a socket (measured on
 # such a VM: mailnest up to ~10% faster at 200000, smtp-sink less; see
-# docs/ARCHITECTURE.md). Prints nothing on other machines.
+# docs/PERFORMANCE.md). Prints nothing on other machines.
 host_idle_note() {
   local driver param=/sys/module/haltpoll/parameters/guest_halt_poll_ns
   driver=$(cat /sys/devices/system/cpu/cpuidle/current_driver 2>/dev/null) || return 0
