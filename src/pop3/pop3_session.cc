@@ -77,28 +77,38 @@ void Pop3Session::OnRead(const char* data, size_t len) {
 }
 
 // Dispatches buffered lines until one starts something asynchronous, the
-// session ends, or input runs out; then sends the batch of replies.
+// session ends, input runs out or the replies are over the connection's
+// backlog limit (the peer is not reading: OnWritable() pumps again); then
+// sends the batch of replies.
 void Pop3Session::Pump() {
-  LineFramer::Event ev;
-  while (!busy_ && !ending_ && framer_.Next(&ev)) {
-    conn_.SetTimeout(uint64_t{cfg_.autologout_timeout_s} * 1000);
-    switch (ev.kind) {
-      case LineFramer::Kind::kLine:
-        Dispatch(ev.line);
-        break;
-      case LineFramer::Kind::kTooLong:
-        Log(LogLevel::kDebug, "line too long (max {} octets)", cfg_.max_line_length);
-        BadCommand("line too long");
-        break;
-      case LineFramer::Kind::kBareNewline:
-        // RFC 1939 lines end in CRLF; the framer cannot resync after this.
-        Log(LogLevel::kInfo, "bare CR or LF in command line");
-        ReplyErr("line must end with CRLF");
-        CloseAfterReply();
-        break;
+  pumping_ = true;
+  bool held = false;
+  do {
+    LineFramer::Event ev;
+    while (!busy_ && !ending_ && !OutputBlocked() && framer_.Next(&ev)) {
+      conn_.SetTimeout(uint64_t{cfg_.autologout_timeout_s} * 1000);
+      switch (ev.kind) {
+        case LineFramer::Kind::kLine:
+          Dispatch(ev.line);
+          break;
+        case LineFramer::Kind::kTooLong:
+          Log(LogLevel::kDebug, "line too long (max {} octets)", cfg_.max_line_length);
+          BadCommand("line too long");
+          break;
+        case LineFramer::Kind::kBareNewline:
+          // RFC 1939 lines end in CRLF; the framer cannot resync after this.
+          Log(LogLevel::kInfo, "bare CR or LF in command line");
+          ReplyErr("line must end with CRLF");
+          CloseAfterReply();
+          break;
+      }
     }
-  }
-  FlushOut();
+    held = !busy_ && !ending_ && OutputBlocked();
+    FlushOut();
+    // The socket may have taken the whole batch at once: go on.
+  } while (held && !closed_ && !conn_.closing() && !conn_.write_blocked());
+  input_held_ = held;
+  pumping_ = false;
   if (busy_ || ending_) {
     conn_.PauseReading();
   } else {
@@ -197,6 +207,10 @@ void Pop3Session::BadCommand(std::string_view text) {
     return;
   }
   ReplyErr(text);
+}
+
+bool Pop3Session::OutputBlocked() const {
+  return conn_.write_blocked() || conn_.write_backlog() + out_.size() > Connection::kMaxWriteBacklog;
 }
 
 void Pop3Session::CloseAfterReply() {
@@ -442,7 +456,14 @@ void Pop3Session::MaybeReadMore() {
   });
 }
 
-void Pop3Session::OnWritable() { MaybeReadMore(); }
+void Pop3Session::OnWritable() {
+  // Nested inside Pump's own FlushOut, Pump's loop carries on by itself.
+  if (input_held_ && !pumping_ && !closed_) {
+    input_held_ = false;
+    Pump();
+  }
+  MaybeReadMore();
+}
 
 void Pop3Session::OnChunk(const Status& status, std::string_view chunk, bool eof) {
   if (ending_ && !stream_started_) return EndStream();  // shutdown already answered
@@ -493,8 +514,10 @@ void Pop3Session::EndStream() {
 void Pop3Session::OnTimeout() {
   if (state_ == kPop3Update) return;  // QUIT is finishing; it closes itself
   Log(LogLevel::kInfo, "autologout after {} s idle", cfg_.autologout_timeout_s);
-  if (busy_) {
-    conn_.Close();  // mid-reply: no clean place for an -ERR line
+  if (busy_ || conn_.write_blocked()) {
+    // Mid-reply there is no clean place for an -ERR line, and a peer that
+    // stopped reading would never take one.
+    conn_.Close();
     return;
   }
   // RFC 1939 §3: the autologout timer ends the session without UPDATE.

@@ -11,7 +11,8 @@
 // maildrop open, RETR/TOP streaming, UPDATE) sets busy_: the framer is held
 // and reading paused until it is done, so pipelined commands are answered
 // strictly in order and input memory stays bounded. Replies are collected
-// in out_ and handed to the Connection once per batch.
+// in out_ and handed to the Connection once per batch; dispatching stops
+// while the unsent replies are over Connection::kMaxWriteBacklog.
 #pragma once
 
 #include <uv.h>
@@ -101,6 +102,8 @@ class Pop3Session : public Connection::Handler {
   void BadCommand(std::string_view text);  // counts toward max_errors
   void CloseAfterReply();
   void FlushOut();
+  // Unsent replies (ours and the connection's) over the backlog limit.
+  bool OutputBlocked() const;
 
   void EnterState(Pop3State next);
   void Resume();  // end of a busy step: continue with buffered input
@@ -143,6 +146,8 @@ class Pop3Session : public Connection::Handler {
   bool ending_ = false;        // last reply queued: no more commands
   bool close_after_reply_ = false;
   bool closed_ = false;        // OnClosed ran
+  bool pumping_ = false;       // inside Pump()
+  bool input_held_ = false;    // Pump stopped at the backlog limit
   std::string out_;
 
   std::unique_ptr<OneShotTimer> auth_delay_;

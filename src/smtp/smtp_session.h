@@ -35,6 +35,7 @@
 #include "base/config.h"
 #include "base/log.h"
 #include "base/status.h"
+#include "net/connection.h"
 #include "net/dot_codec.h"
 #include "net/line_framer.h"
 #include "smtp/smtp_commands.h"
@@ -72,8 +73,9 @@ class SmtpSession {
 
   // Pipelined replies beyond this many unsent octets pause command
   // processing until the peer reads (a client that pipelines without
-  // reading cannot grow our memory).
-  static constexpr size_t kMaxOutputBacklog = 64 * 1024;
+  // reading cannot grow our memory): the Connection's rule, which also
+  // stops reading at that point.
+  static constexpr size_t kMaxOutputBacklog = Connection::kMaxWriteBacklog;
 
   SmtpSession(const SmtpContext& ctx, Io* io, std::string id);
   ~SmtpSession();
