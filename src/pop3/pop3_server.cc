@@ -3,6 +3,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "pop3/one_shot_timer.h"
 #include "pop3/pop3_session.h"
 #include "uv/listener.h"
 
@@ -27,9 +28,14 @@ struct Pop3Server::Impl {
   bool shutting_down = false;
   bool listener_closed = false;
   std::function<void()> shutdown_done;
+  OneShotTimer grace;  // shutdown_grace_s after Shutdown(): close what is left
 
   Impl(uv_loop_t* l, const Config& c, Logger* lg, DeliveryJournal* journal)
-      : loop(l), config(c), log(lg), listener(l, [this](uv_stream_t* s) { Accept(s); }) {
+      : loop(l),
+        config(c),
+        log(lg),
+        listener(l, [this](uv_stream_t* s) { Accept(s); }),
+        grace(l) {
     bool ok = true;
     ctx.loop = loop;
     ctx.config = &config;
@@ -63,6 +69,7 @@ struct Pop3Server::Impl {
 
   void MaybeFinishShutdown() {
     if (!shutting_down || !listener_closed || !sessions.empty() || !shutdown_done) return;
+    grace.Stop();  // an active timer would hold the loop open
     auto done = std::move(shutdown_done);
     shutdown_done = nullptr;
     done();
@@ -100,6 +107,12 @@ void Pop3Server::Shutdown(std::function<void()> done) {
   });
   std::vector<Pop3Session*> current(impl->sessions.begin(), impl->sessions.end());
   for (Pop3Session* s : current) s->Shutdown();
+  impl->grace.Start(uint64_t{impl->config.shutdown_grace_s} * 1000, [impl] {
+    impl->log->Info("", "shutdown grace of {} s over, closing {} sessions", impl->config.shutdown_grace_s,
+                    impl->sessions.size());
+    std::vector<Pop3Session*> left(impl->sessions.begin(), impl->sessions.end());
+    for (Pop3Session* s : left) s->ShutdownNow();
+  });
 }
 
 }  // namespace mailnest

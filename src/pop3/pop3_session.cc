@@ -540,6 +540,12 @@ void Pop3Session::Shutdown() {
   FlushOut();
 }
 
+void Pop3Session::ShutdownNow() {
+  if (closed_ || state_ == kPop3Update) return;
+  Shutdown();  // the -ERR, if none was sent yet
+  if (conn_.write_backlog() > 0) conn_.Close();
+}
+
 void Pop3Session::OnClosed() {
   closed_ = true;
   Log(LogLevel::kInfo, "disconnect in {}", Pop3StateName(state_));

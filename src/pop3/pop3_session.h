@@ -65,6 +65,9 @@ class Pop3Session : public Connection::Handler {
   // Server shutdown: ends the session without UPDATE (nothing is removed;
   // the maildrop lock is released). A QUIT already in UPDATE finishes.
   void Shutdown();
+  // The shutdown grace is over: whatever is still open (a peer not taking
+  // its last reply, a RETR in progress) is closed. UPDATE still finishes.
+  void ShutdownNow();
 
   // Command handlers: rows of the command table (pop3_commands.cc). Only
   // the dispatch prelude calls them, with arguments already checked.

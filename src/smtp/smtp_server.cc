@@ -43,6 +43,7 @@ struct SmtpServer::Impl {
   void RunReaper();
   void Free(Client* c);
   void MaybeFinishShutdown();
+  void EndGrace();
 
   uv_loop_t* loop;
   const Config& config;
@@ -65,6 +66,9 @@ struct SmtpServer::Impl {
   };
   ReapTimer* reaper;
   std::vector<Client*> graveyard;
+  // Started by Shutdown(): after shutdown_grace_s, EndGrace() (same
+  // heap-and-close-callback ownership as the reaper).
+  ReapTimer* grace;
 };
 
 // One accepted connection: the Connection, and the session it feeds.
@@ -123,7 +127,8 @@ SmtpServer::Impl::Impl(uv_loop_t* loop_in, const Config& config_in, Logger* log_
       config(config_in),
       log(log_in),
       listener(loop_in, [this](uv_stream_t* s) { OnConnection(s); }),
-      reaper(new ReapTimer{{}, this}) {
+      reaper(new ReapTimer{{}, this}),
+      grace(new ReapTimer{{}, this}) {
   ctx.loop = loop;
   ctx.config = &config;
   ctx.log = log;
@@ -133,6 +138,8 @@ SmtpServer::Impl::Impl(uv_loop_t* loop_in, const Config& config_in, Logger* log_
   ctx.store.journal = journal;
   uv_timer_init(loop, &reaper->timer);
   reaper->timer.data = reaper;
+  uv_timer_init(loop, &grace->timer);
+  grace->timer.data = grace;
 }
 
 SmtpServer::Impl::~Impl() {
@@ -143,9 +150,10 @@ SmtpServer::Impl::~Impl() {
     delete c;
   }
   for (Client* c : clients) c->Detach();
-  reaper->owner = nullptr;
-  uv_close(reinterpret_cast<uv_handle_t*>(&reaper->timer),
-           [](uv_handle_t* h) { delete static_cast<ReapTimer*>(h->data); });
+  for (ReapTimer* t : {reaper, grace}) {
+    t->owner = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(&t->timer), [](uv_handle_t* h) { delete static_cast<ReapTimer*>(h->data); });
+  }
 }
 
 void SmtpServer::Impl::OnConnection(uv_stream_t* server) {
@@ -201,10 +209,17 @@ void SmtpServer::Impl::Free(Client* c) {
 
 void SmtpServer::Impl::MaybeFinishShutdown() {
   if (!shutting_down || !listener_closed || !clients.empty() || !shutdown_done) return;
+  uv_timer_stop(&grace->timer);  // an active timer would hold the loop open
   log->Info("", "smtp: all sessions closed");
   auto done = std::move(shutdown_done);
   shutdown_done = nullptr;
   done();
+}
+
+void SmtpServer::Impl::EndGrace() {
+  log->Info("", "smtp: shutdown grace of {} s over, closing {} sessions", config.shutdown_grace_s, clients.size());
+  std::vector<Client*> live(clients.begin(), clients.end());
+  for (Client* c : live) c->session().ShutdownNow();
 }
 
 SmtpServer::SmtpServer(uv_loop_t* loop, const Config& config, Logger* log, DeliveryJournal* journal)
@@ -232,6 +247,13 @@ void SmtpServer::Shutdown(std::function<void()> done) {
   // Copy: a session may close (never free) itself synchronously below.
   std::vector<Impl::Client*> live(impl->clients.begin(), impl->clients.end());
   for (Impl::Client* c : live) c->session().Shutdown();
+  uv_timer_start(
+      &impl->grace->timer,
+      [](uv_timer_t* t) {
+        auto* g = static_cast<Impl::ReapTimer*>(t->data);
+        if (g->owner) g->owner->EndGrace();
+      },
+      uint64_t{impl->config.shutdown_grace_s} * 1000, 0);
   impl->listener.Close([impl] {
     impl->listener_closed = true;
     impl->MaybeFinishShutdown();

@@ -94,6 +94,10 @@ class SmtpSession {
   // Graceful server shutdown: an idle session gets 421 4.3.2 and closes; a
   // session inside DATA or a Commit finishes it, replies, then gets 421.
   void Shutdown();
+  // The shutdown grace is over: a DATA still arriving is dropped (421 4.3.2,
+  // nothing stored) and a peer not taking its last reply is cut off. A
+  // Commit in flight still finishes (its reply and 421 follow).
+  void ShutdownNow();
 
   SmtpState state() const { return state_; }
   bool delivery_pending() const { return state_ == SmtpState::kDelivering; }
@@ -167,6 +171,7 @@ class SmtpSession {
   uint64_t commands_ = 0;
   uint64_t messages_ = 0;
   std::string reply_log_;  // reply codes of the command being dispatched
+  uint64_t data_deadline_ = 0;  // uv_now() by which the body must be complete
 
   // Transaction.
   std::string sender_;                   // reverse-path mailbox text, "" for <>

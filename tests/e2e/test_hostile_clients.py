@@ -5,6 +5,7 @@ without reading, trickling, flooding logins, exhausting descriptors) and
 checks the bound the server keeps: memory (VmRSS from /proc), time, and the
 reply the client gets.
 """
+import signal
 import socket
 import time
 
@@ -106,3 +107,71 @@ def test_smtp_client_pipelining_noop_without_reading_cannot_grow_memory(mailnest
         s.close()
     with Wire(mailnest.smtp_port) as w:
         assert w.reply().code == 220
+
+
+# --------------------------------------------------------------- slow DATA, slow stops
+
+def test_trickled_data_is_cut_off_by_the_whole_message_deadline(mailnest_factory):
+    mn = mailnest_factory(smtp={"data_total_timeout_s": 2, "data_timeout_s": 60})
+    with Wire(mn.smtp_port) as w:
+        w.greet()
+        w.start_data()
+        t0 = time.monotonic()
+        body = b"Subject: slow\r\n\r\n" + b"x" * 100
+        # One octet every 0.3 s (never idle for data_timeout_s) until the
+        # server says something. Bounded: 8 s.
+        for i in range(len(body)):
+            if time.monotonic() - t0 > 8:
+                break
+            w.sock.settimeout(0.3)
+            try:
+                w.sock.recv(1, socket.MSG_PEEK)
+                break  # a reply (or EOF) is waiting
+            except socket.timeout:
+                pass
+            try:
+                w.send(body[i:i + 1])
+            except OSError:
+                break
+        r = w.reply(timeout=5)
+        elapsed = time.monotonic() - t0
+        assert (r.code, r.enhanced) == (421, "4.4.2"), r
+        assert 1.8 <= elapsed < 4.5, elapsed
+        assert w.is_closed()
+    time.sleep(0.3)
+    assert mn.all_messages("alice") == []
+    assert mn.tmp_files("alice") == []
+    assert "not complete after 2 s" in mn.logs()
+
+
+def test_sigterm_with_a_stalled_data_ends_after_the_grace(mailnest_factory):
+    mn = mailnest_factory(shutdown_grace_s=1)
+    with Wire(mn.smtp_port) as w:
+        w.greet()
+        w.start_data()
+        # Over the spill threshold, so a file is already in tmp/; then stall.
+        w.send(b"Subject: stalled\r\n\r\n" + b"half a message\r\n" * 30000)
+        time.sleep(0.5)
+        t0 = time.monotonic()
+        mn.proc.send_signal(signal.SIGTERM)
+        r = w.reply(timeout=6)
+        assert (r.code, r.enhanced) == (421, "4.3.2"), r
+        assert w.is_closed()
+        assert mn.proc.wait(timeout=6) == 0
+        assert time.monotonic() - t0 < 4
+    assert mn.all_messages("alice") == []
+    assert mn.tmp_files("alice") == []
+
+
+def test_sigterm_with_a_pop3_client_not_reading_ends_after_the_grace(mailnest_factory):
+    mn = mailnest_factory(shutdown_grace_s=1)
+    s = small_receive_buffer_socket(mn.pop3_port)
+    try:
+        assert read_line(s).startswith(b"+OK")
+        flood_without_reading(s, b"CAPA\r\n", max_bytes=4 << 20, max_seconds=5)
+        t0 = time.monotonic()
+        mn.proc.send_signal(signal.SIGTERM)
+        assert mn.proc.wait(timeout=6) == 0
+        assert time.monotonic() - t0 < 4
+    finally:
+        s.close()
