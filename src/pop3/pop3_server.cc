@@ -53,6 +53,9 @@ struct Pop3Server::Impl {
       }
     }
     ctx.on_gone = [this](Pop3Session* s) { Gone(s); };
+    listener.set_on_error([this](int status) {
+      log->Error("", "accept failed: {} ({} sessions open)", uv_strerror(status), sessions.size());
+    });
   }
 
   void Accept(uv_stream_t* server) {

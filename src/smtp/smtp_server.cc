@@ -136,6 +136,9 @@ SmtpServer::Impl::Impl(uv_loop_t* loop_in, const Config& config_in, Logger* log_
   ctx.store.hostname = config.hostname;
   ctx.store.fsync = config.store.fsync;
   ctx.store.journal = journal;
+  listener.set_on_error([this](int status) {
+    log->Error("", "accept failed: {} ({} sessions open)", uv_strerror(status), open_connections);
+  });
   uv_timer_init(loop, &reaper->timer);
   reaper->timer.data = reaper;
   uv_timer_init(loop, &grace->timer);

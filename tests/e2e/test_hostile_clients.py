@@ -5,12 +5,14 @@ without reading, trickling, flooding logins, exhausting descriptors) and
 checks the bound the server keeps: memory (VmRSS from /proc), time, and the
 reply the client gets.
 """
+import resource
 import signal
 import socket
 import time
 
 import pytest
 
+from conftest import Mailnest
 from test_pop3_support import PASSWORDS
 from test_smtp_wire import Wire
 
@@ -175,3 +177,44 @@ def test_sigterm_with_a_pop3_client_not_reading_ends_after_the_grace(mailnest_fa
         assert time.monotonic() - t0 < 4
     finally:
         s.close()
+
+
+# --------------------------------------------------------------- descriptor limit
+
+def test_connection_limits_are_fitted_to_the_descriptor_limit(tmp_path):
+    # 64 descriptors, 2 pool threads: 36 kept in reserve leave 28, so 100 +
+    # 100 connections (2 and 3 descriptors each) are scaled down to 5 + 5.
+    mn = Mailnest(tmp_path, {"store": {"io_threads": 2},
+                             "smtp": {"max_connections": 100}, "pop3": {"max_connections": 100}},
+                  name="fd")
+    mn.popen_extra = {"preexec_fn": lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))}
+    mn.start()
+    smtp, pop3 = [], []
+    try:
+        logs = mn.logs()
+        assert "descriptor limit 64" in logs
+        assert "smtp.max_connections 100 -> 5" in logs and "pop3.max_connections 100 -> 5" in logs
+        for _ in range(5):
+            w = Wire(mn.smtp_port)
+            smtp.append(w)
+            assert w.reply().code == 220
+        with Wire(mn.smtp_port) as extra:
+            r = extra.reply()
+            assert (r.code, r.enhanced) == (421, "4.3.2"), r
+        # An open session still delivers (its files fit in the reserve).
+        w = smtp[0]
+        assert w.cmd("EHLO client.test").code == 250
+        w.start_data()
+        w.send(b"Subject: fits\r\n\r\n" + b"line of a message that spills\r\n" * 20000 + b".\r\n")
+        assert w.reply(timeout=15).code == 250
+        assert len(mn.all_messages("alice")) == 1
+        for _ in range(5):
+            s = socket.create_connection(("127.0.0.1", mn.pop3_port), timeout=10)
+            pop3.append(s)
+            assert read_line(s).startswith(b"+OK")
+        with socket.create_connection(("127.0.0.1", mn.pop3_port), timeout=10) as extra:
+            assert read_line(extra).startswith(b"-ERR [SYS/TEMP]")
+    finally:
+        for c in smtp + pop3:
+            c.close()
+        assert mn.stop() == 0
