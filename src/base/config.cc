@@ -139,6 +139,9 @@ Status ParsePop3(const json& j, Pop3Config* c) {
   MN_TRY(r.Uint("max_errors", &c->max_errors, 1, 10000));
   MN_TRY(r.Uint("autologout_timeout_s", &c->autologout_timeout_s, 1, 86400));
   MN_TRY(r.Uint("auth_failure_delay_ms", &c->auth_failure_delay_ms, 0, 60000));
+  MN_TRY(r.Uint("password_check_threads", &c->password_check_threads, 1, 64));
+  MN_TRY(r.Uint("password_check_queue", &c->password_check_queue, 1, 100000));
+  MN_TRY(r.Uint("max_logins_per_ip", &c->max_logins_per_ip, 1, 100000));
   return r.CheckNoUnknownKeys();
 }
 

@@ -48,7 +48,16 @@ struct Pop3Config {
   uint32_t max_line_length = 255;             // incl. CRLF (RFC 2449)
   uint32_t max_errors = 20;
   uint32_t autologout_timeout_s = 600;        // RFC 1939 minimum is 600
+  // Before -ERR [AUTH]; from the 4th failure of one address on it doubles
+  // per failure, up to 16x (pop3/login_guard.h).
   uint32_t auth_failure_delay_ms = 2000;
+  // Password checks (crypt(3)) run on these dedicated threads, never on the
+  // file I/O pool; at most password_check_queue more wait, beyond: -ERR.
+  uint32_t password_check_threads = 2;
+  uint32_t password_check_queue = 256;
+  // PASS commands being checked (or in their failure delay) at once from
+  // one client address; beyond: -ERR [SYS/TEMP] at once, no check.
+  uint32_t max_logins_per_ip = 10;
 };
 
 struct StoreConfig {

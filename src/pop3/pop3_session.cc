@@ -2,11 +2,11 @@
 
 #include <string.h>
 
-#include "base/password.h"
+#include "pop3/login_guard.h"
 #include "pop3/maildrop.h"
 #include "pop3/message_reader.h"
 #include "pop3/one_shot_timer.h"
-#include "uv/pool_job.h"
+#include "pop3/password_checker.h"
 #include "pop3/top_filter.h"
 
 namespace mailnest {
@@ -36,13 +36,6 @@ constexpr std::string_view kCapabilities =
     "IMPLEMENTATION mailnest\r\n"
     ".\r\n";
 
-struct AuthJob {
-  std::string password;
-  std::string hash;
-  bool known = false;
-  bool ok = false;
-};
-
 }  // namespace
 
 Pop3Session::Pop3Session(Context* ctx, uint64_t id)
@@ -63,6 +56,7 @@ void Pop3Session::Start(uv_stream_t* server, bool reject) {
     FlushOut();
     return;
   }
+  address_ = PeerAddress(conn_.peer());
   Log(LogLevel::kInfo, "connect");
   conn_.SetTimeout(uint64_t{cfg_.autologout_timeout_s} * 1000);
   ReplyOk(kGreeting);
@@ -255,50 +249,71 @@ void Pop3Session::DoUser(const Pop3Args& args) {
 
 void Pop3Session::DoPass(const Pop3Args& args) {
   if (user_.empty()) return BadCommand("USER first");
+  if (!ctx_->guard->Begin(address_)) {
+    Log(LogLevel::kInfo, "login refused: max_logins_per_ip ({}) in progress from {}", cfg_.max_logins_per_ip,
+        address_);
+    user_.clear();
+    user_log_ = "-";
+    return BadCommand("[SYS/TEMP] too many logins from your address, try again later");
+  }
+  login_active_ = true;
   StartAuth(std::string(args.rest));
 }
 
-// Verifies on the thread pool (crypt(3) is CPU-heavy by design).
+// Verifies on the password checker's own threads (crypt(3) is CPU- and
+// memory-heavy by design; see pop3/password_checker.h).
 void Pop3Session::StartAuth(std::string password) {
-  busy_ = true;
-  auto job = std::make_shared<AuthJob>();
-  job->password = std::move(password);
+  std::string hash = ctx_->dummy_hash;  // unknown user: same cost, never a success
+  bool known = false;
   auto it = ctx_->config->users.find(user_);
   if (it != ctx_->config->users.end() && !it->second.password_hash.empty()) {
-    job->known = true;
-    job->hash = it->second.password_hash;
-  } else {
-    job->hash = ctx_->dummy_hash;  // same cost, never a success
+    known = true;
+    hash = it->second.password_hash;
+  }
+  bool queued = ctx_->checker->Submit(std::move(password), std::move(hash), [this, known](bool match) {
+    --pending_ops_;
+    if (closed_) return MaybeDelete();
+    FinishAuth(known && match);
+  });
+  if (!queued) {
+    Log(LogLevel::kWarn, "login refused: password_check_queue ({}) full", cfg_.password_check_queue);
+    EndLogin();
+    user_.clear();
+    user_log_ = "-";
+    ReplyErr("[SYS/TEMP] server busy, try again later");
+    return;
   }
   ++pending_ops_;
-  QueuePoolJob(
-      ctx_->loop,
-      [job] {
-        bool match = VerifyPassword(job->password, job->hash);
-        job->ok = job->known && match;
-        explicit_bzero(job->password.data(), job->password.size());
-      },
-      [this, job] {
-        --pending_ops_;
-        if (closed_) return MaybeDelete();
-        FinishAuth(job->ok);
-      });
+  busy_ = true;
 }
 
 void Pop3Session::FinishAuth(bool ok) {
-  if (ending_) return Resume();  // shutdown already answered
+  if (ending_) {  // shutdown already answered
+    EndLogin();
+    return Resume();
+  }
   if (ok) {
     Log(LogLevel::kInfo, "login ok");
+    ctx_->guard->Succeeded(address_);
+    EndLogin();
     OpenMaildrop();
     return;
   }
-  Log(LogLevel::kInfo, "login failed");
+  uint64_t delay = ctx_->guard->Failed(address_);
+  Log(LogLevel::kInfo, "login failed (next reply in {} ms)", delay);
   // The delay is a timer, not a sleep: the loop keeps serving others.
   if (!auth_delay_) auth_delay_ = std::make_unique<OneShotTimer>(ctx_->loop);
-  auth_delay_->Start(cfg_.auth_failure_delay_ms, [this] { FailAuth(); });
+  auth_delay_->Start(delay, [this] { FailAuth(); });
+}
+
+void Pop3Session::EndLogin() {
+  if (!login_active_) return;
+  login_active_ = false;
+  ctx_->guard->End(address_);
 }
 
 void Pop3Session::FailAuth() {
+  EndLogin();
   user_.clear();
   user_log_ = "-";
   BadCommand(kAuthFailed);
@@ -562,6 +577,7 @@ void Pop3Session::ReleaseIdleResources() {
 
 void Pop3Session::MaybeDelete() {
   if (!closed_ || pending_ops_ > 0) return;
+  EndLogin();  // closed during a check or a failure delay
   ReleaseIdleResources();
   if (ctx_->on_gone) ctx_->on_gone(this);
   delete this;

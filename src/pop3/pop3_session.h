@@ -36,7 +36,9 @@
 namespace mailnest {
 
 class DeliveryJournal;
+class LoginGuard;
 class Maildrop;
+class PasswordChecker;
 class MessageReader;
 class OneShotTimer;
 class TopFilter;
@@ -49,6 +51,8 @@ class Pop3Session : public Connection::Handler {
     const Config* config = nullptr;
     Logger* log = nullptr;
     DeliveryJournal* journal = nullptr;  // see MaildropOptions::journal
+    PasswordChecker* checker = nullptr;  // crypt(3) off the file I/O pool
+    LoginGuard* guard = nullptr;         // per-address login limits
     LogLevel log_level = LogLevel::kInfo;
     // Checked against for unknown users so a failed login costs the same
     // crypt(3) work whether or not the user exists.
@@ -115,6 +119,7 @@ class Pop3Session : public Connection::Handler {
   void StartAuth(std::string password);
   void FinishAuth(bool ok);
   void FailAuth();
+  void EndLogin();  // the login counted by LoginGuard::Begin is over
   void OpenMaildrop();
 
   // RETR / TOP.
@@ -143,6 +148,8 @@ class Pop3Session : public Connection::Handler {
 
   std::string user_;           // from USER, until PASS fails or succeeds
   std::string user_log_ = "-"; // LogSafe(user) for log lines
+  std::string address_;        // peer IP, the LoginGuard key
+  bool login_active_ = false;  // counted in LoginGuard until EndLogin()
   uint32_t errors_ = 0;
   uint32_t pending_ops_ = 0;   // pool jobs started and not yet called back
   bool busy_ = false;          // a command is still running: hold the framer

@@ -218,3 +218,102 @@ def test_connection_limits_are_fitted_to_the_descriptor_limit(tmp_path):
         for c in smtp + pop3:
             c.close()
         assert mn.stop() == 0
+
+
+# --------------------------------------------------------------- login floods
+
+def pop3_from(port, source="127.0.0.1"):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind((source, 0))
+    s.settimeout(20)
+    s.connect(("127.0.0.1", port))
+    return s
+
+
+def timed_failed_pass(s):
+    s.sendall(b"USER alice\r\n")
+    assert read_line(s).startswith(b"+OK")
+    t0 = time.monotonic()
+    s.sendall(b"PASS not-her-password\r\n")
+    reply = read_line(s)
+    return reply, time.monotonic() - t0
+
+
+def test_failure_delay_grows_per_address(mailnest_factory):
+    mn = mailnest_factory(pop3={"auth_failure_delay_ms": 300})
+    s = pop3_from(mn.pop3_port)
+    try:
+        assert read_line(s).startswith(b"+OK")
+        times = []
+        for _ in range(5):
+            reply, t = timed_failed_pass(s)
+            assert reply.startswith(b"-ERR [AUTH]"), reply
+            times.append(t)
+    finally:
+        s.close()
+    # Three at the base delay, then doubling: 0.3 0.3 0.3 0.6 1.2 s.
+    assert all(0.28 <= t < 0.55 for t in times[:3]), times
+    assert 0.58 <= times[3] < 1.0, times
+    assert 1.18 <= times[4] < 1.8, times
+    # Another address starts from the base delay.
+    other = pop3_from(mn.pop3_port, source="127.0.0.2")
+    try:
+        assert read_line(other).startswith(b"+OK")
+        reply, t = timed_failed_pass(other)
+        assert reply.startswith(b"-ERR [AUTH]") and t < 0.55, (reply, t)
+    finally:
+        other.close()
+
+
+def test_concurrent_logins_per_address_are_limited(mailnest_factory):
+    mn = mailnest_factory(pop3={"auth_failure_delay_ms": 1500, "max_logins_per_ip": 2})
+    socks = [pop3_from(mn.pop3_port) for _ in range(4)]
+    try:
+        for s in socks:
+            assert read_line(s).startswith(b"+OK")
+            s.sendall(b"USER alice\r\n")
+            assert read_line(s).startswith(b"+OK")
+        for s in socks:
+            s.sendall(b"PASS not-her-password\r\n")
+        replies = sorted(read_line(s) for s in socks)
+    finally:
+        for s in socks:
+            s.close()
+    refused = b"-ERR [SYS/TEMP] too many logins from your address, try again later\r\n"
+    assert replies == [b"-ERR [AUTH] invalid user or password\r\n"] * 2 + [refused] * 2, replies
+    # The limit counts logins in progress, not failures: later ones are checked.
+    s = pop3_from(mn.pop3_port)
+    try:
+        assert read_line(s).startswith(b"+OK")
+        s.sendall(b"USER bob\r\n")
+        assert read_line(s).startswith(b"+OK")
+        s.sendall(f"PASS {PASSWORDS['bob']}\r\n".encode())
+        assert read_line(s).startswith(b"+OK")
+    finally:
+        s.close()
+
+
+def test_login_flood_does_not_starve_delivery(mailnest_factory):
+    mn = mailnest_factory(pop3={"auth_failure_delay_ms": 100})
+    flood = []
+    try:
+        # 150 connections, each with five bad logins pipelined: 750 checks.
+        for i in range(150):
+            s = pop3_from(mn.pop3_port)
+            flood.append(s)
+            s.sendall(b"USER alice\r\nPASS not-her-password\r\n" * 5)
+        time.sleep(0.5)
+        body = b"Subject: during a login flood\r\n\r\n" + b"x" * 998 + b"\r\n"
+        t0 = time.monotonic()
+        with Wire(mn.smtp_port, timeout=60) as w:
+            w.greet()
+            w.start_data()
+            w.send(body * 400 + b".\r\n")  # 400 kB
+            r = w.reply(timeout=60)
+        elapsed = time.monotonic() - t0
+        assert r.code == 250, r
+        assert elapsed < 5, f"a 400 kB delivery took {elapsed:.1f} s during the flood"
+        assert len(mn.all_messages("alice")) == 1
+    finally:
+        for s in flood:
+            s.close()
