@@ -27,18 +27,33 @@ FdBudget FitConnectionsToFdLimit(Config* config) {
   b.needed = smtp * kFdsPerSmtpConnection + pop3 * kFdsPerPop3Connection + reserve;
   if (b.needed <= b.limit) return b;
 
-  // Scale both limits by the same factor, so each listener keeps its share.
+  // Each enabled listener may use half the room; what one does not need
+  // goes to the other (scaling both by one factor would cut a small limit,
+  // e.g. smtp 2 next to pop3 10000, to nothing).
   uint64_t room = b.limit > reserve ? b.limit - reserve : 0;
-  uint64_t demand = b.needed - reserve;
-  auto scaled = [&](uint64_t n) { return static_cast<uint32_t>(std::max<uint64_t>(1, n * room / demand)); };
+  uint64_t smtp_fds = smtp * kFdsPerSmtpConnection, pop3_fds = pop3 * kFdsPerPop3Connection;
+  uint64_t smtp_room = room, pop3_room = room;
+  if (smtp > 0 && pop3 > 0) {
+    if (smtp_fds <= room / 2) {
+      pop3_room = room - smtp_fds;
+    } else if (pop3_fds <= room / 2) {
+      smtp_room = room - pop3_fds;
+    } else {
+      smtp_room = room / 2;
+      pop3_room = room - room / 2;
+    }
+  }
+  auto fit = [](uint64_t want, uint64_t fds_room, uint64_t per) {
+    return static_cast<uint32_t>(std::max<uint64_t>(1, std::min(want, fds_room / per)));
+  };
   b.lowered = true;
   std::string what;
-  if (smtp > 0) {
-    config->smtp.max_connections = scaled(smtp);
+  if (smtp > 0 && smtp_fds > smtp_room) {
+    config->smtp.max_connections = fit(smtp, smtp_room, kFdsPerSmtpConnection);
     what += fmt::format(" smtp.max_connections {} -> {}", smtp, config->smtp.max_connections);
   }
-  if (pop3 > 0) {
-    config->pop3.max_connections = scaled(pop3);
+  if (pop3 > 0 && pop3_fds > pop3_room) {
+    config->pop3.max_connections = fit(pop3, pop3_room, kFdsPerPop3Connection);
     what += fmt::format(" pop3.max_connections {} -> {}", pop3, config->pop3.max_connections);
   }
   b.warning = fmt::format(

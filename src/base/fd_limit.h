@@ -33,7 +33,8 @@ struct FdBudget {
 };
 
 // Raises the soft limit and, if the enabled listeners' max_connections do
-// not fit, lowers them in proportion (at least 1 each).
+// not fit, lowers them: each listener may use half of what the reserve
+// leaves, plus what the other does not need (at least 1 connection each).
 FdBudget FitConnectionsToFdLimit(Config* config);
 
 }  // namespace mailnest

@@ -182,8 +182,8 @@ def test_sigterm_with_a_pop3_client_not_reading_ends_after_the_grace(mailnest_fa
 # --------------------------------------------------------------- descriptor limit
 
 def test_connection_limits_are_fitted_to_the_descriptor_limit(tmp_path):
-    # 64 descriptors, 2 pool threads: 36 kept in reserve leave 28, so 100 +
-    # 100 connections (2 and 3 descriptors each) are scaled down to 5 + 5.
+    # 64 descriptors, 2 pool threads: 36 kept in reserve leave 28, 14 per
+    # listener: 100 + 100 connections (2 and 3 descriptors each) become 7 + 4.
     mn = Mailnest(tmp_path, {"store": {"io_threads": 2},
                              "smtp": {"max_connections": 100}, "pop3": {"max_connections": 100}},
                   name="fd")
@@ -193,8 +193,8 @@ def test_connection_limits_are_fitted_to_the_descriptor_limit(tmp_path):
     try:
         logs = mn.logs()
         assert "descriptor limit 64" in logs
-        assert "smtp.max_connections 100 -> 5" in logs and "pop3.max_connections 100 -> 5" in logs
-        for _ in range(5):
+        assert "smtp.max_connections 100 -> 7" in logs and "pop3.max_connections 100 -> 4" in logs
+        for _ in range(7):
             w = Wire(mn.smtp_port)
             smtp.append(w)
             assert w.reply().code == 220
@@ -208,7 +208,7 @@ def test_connection_limits_are_fitted_to_the_descriptor_limit(tmp_path):
         w.send(b"Subject: fits\r\n\r\n" + b"line of a message that spills\r\n" * 20000 + b".\r\n")
         assert w.reply(timeout=15).code == 250
         assert len(mn.all_messages("alice")) == 1
-        for _ in range(5):
+        for _ in range(4):
             s = socket.create_connection(("127.0.0.1", mn.pop3_port), timeout=10)
             pop3.append(s)
             assert read_line(s).startswith(b"+OK")
