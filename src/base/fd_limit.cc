@@ -7,6 +7,12 @@
 
 namespace mailnest {
 
+bool NearFdLimit(int accepted_fd) {
+  rlimit rl{};  // read each time: the limit may be changed from outside (prlimit)
+  if (accepted_fd < 0 || getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return false;
+  return static_cast<uint64_t>(accepted_fd) + kAcceptFdMargin >= rl.rlim_cur;
+}
+
 uint64_t FdReserve(const Config& config) { return 32 + 2 * uint64_t{config.store.io_threads}; }
 
 FdBudget FitConnectionsToFdLimit(Config* config) {

@@ -32,6 +32,15 @@ struct FdBudget {
   std::string warning;       // set when lowered (for the log)
 };
 
+// Descriptors an accepted connection must leave free, or it is turned
+// away at once. accept(2) returns the lowest free descriptor, so a new
+// socket numbered within this margin of the soft limit means every one
+// below is taken: the next accepts would fail with EMFILE, which libuv
+// answers by closing the pending connections without a word, and open
+// sessions could not open their message files.
+inline constexpr int kAcceptFdMargin = 8;
+bool NearFdLimit(int accepted_fd);
+
 // Raises the soft limit and, if the enabled listeners' max_connections do
 // not fit, lowers them: each listener may use half of what the reserve
 // leaves, plus what the other does not need (at least 1 connection each).

@@ -209,6 +209,12 @@ void Connection::OnTimerCb(uv_timer_t* t) {
   self->handler_->OnTimeout();
 }
 
+int Connection::fd() const {
+  uv_os_fd_t fd;
+  if (closing_ || uv_fileno(reinterpret_cast<const uv_handle_t*>(&tcp_), &fd) != 0) return -1;
+  return fd;
+}
+
 size_t Connection::PendingInputBytes() const {
   if (closing_) return 0;
   uv_os_fd_t fd;

@@ -77,6 +77,8 @@ class Connection {
   // uses it right after accept to catch clients that talk before the
   // greeting. 0 when unknown.
   size_t PendingInputBytes() const;
+  // The socket's descriptor; -1 before Accept or after Close.
+  int fd() const;
 
   bool closing() const { return closing_; }
   size_t write_backlog() const { return out_.size() + in_flight_; }

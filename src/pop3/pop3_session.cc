@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "base/fd_limit.h"
 #include "pop3/login_guard.h"
 #include "pop3/maildrop.h"
 #include "pop3/message_reader.h"
@@ -49,8 +50,13 @@ Pop3Session::~Pop3Session() = default;
 
 void Pop3Session::Start(uv_stream_t* server, bool reject) {
   if (conn_.Accept(server) != 0) return;  // closes itself; OnClosed follows
-  if (reject) {
-    Log(LogLevel::kWarn, "connect refused: max_connections ({}) reached", cfg_.max_connections);
+  bool near_fd_limit = !reject && NearFdLimit(conn_.fd());
+  if (reject || near_fd_limit) {
+    if (near_fd_limit) {
+      Log(LogLevel::kWarn, "connect refused: descriptor limit nearly reached");
+    } else {
+      Log(LogLevel::kWarn, "connect refused: max_connections ({}) reached", cfg_.max_connections);
+    }
     ReplyErr("[SYS/TEMP] too many connections, try again later");
     CloseAfterReply();
     FlushOut();

@@ -5,6 +5,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "base/fd_limit.h"
 #include "net/connection.h"
 #include "smtp/smtp_reply.h"
 #include "smtp/smtp_session.h"
@@ -176,6 +177,12 @@ void SmtpServer::Impl::OnConnection(uv_stream_t* server) {
   if (r != 0) {
     log->Warn(c->session().id(), "accept failed: {}", uv_strerror(r));
     return;  // the connection closes itself; OnClientClosed frees c
+  }
+  if (NearFdLimit(c->conn().fd())) {
+    log->Warn(c->session().id(), "descriptor limit nearly reached ({} sessions open): turning away {}",
+              open_connections, c->conn().peer());
+    c->session().Refuse(c->conn().peer());
+    return;
   }
   c->session().Start(c->conn().peer());
   if (shutting_down) c->session().Shutdown();

@@ -77,6 +77,11 @@ void SmtpSession::Start(std::string peer) {
   }
 }
 
+void SmtpSession::Refuse(std::string peer) {
+  peer_ = std::move(peer);
+  CloseWith(SmtpReplyId::kTooManyConnections);
+}
+
 void SmtpSession::OnRead(const char* data, size_t len) {
   retired_delivery_.reset();  // safe here: no store callback is on the stack
   if (closed_ || state_ == SmtpState::kClosing) return;

@@ -85,6 +85,9 @@ class SmtpSession {
   // The connection was accepted (reading has started). Greets at once, or
   // after greeting_delay_ms; input before the greeting → 554 5.5.0, close.
   void Start(std::string peer);
+  // Instead of Start(): the server cannot take the connection (descriptor
+  // limit nearly reached): 421 4.3.2 and close.
+  void Refuse(std::string peer);
   void OnRead(const char* data, size_t len);
   void OnTimeout();
   void OnWritable();

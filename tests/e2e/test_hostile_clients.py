@@ -5,6 +5,7 @@ without reading, trickling, flooding logins, exhausting descriptors) and
 checks the bound the server keeps: memory (VmRSS from /proc), time, and the
 reply the client gets.
 """
+import os
 import resource
 import signal
 import socket
@@ -218,6 +219,30 @@ def test_connection_limits_are_fitted_to_the_descriptor_limit(tmp_path):
         for c in smtp + pop3:
             c.close()
         assert mn.stop() == 0
+
+
+def test_accepts_near_the_descriptor_limit_are_answered(mailnest):
+    """Descriptors taken by something else than connections (here: the limit
+    lowered from outside) must not make accepts fail silently."""
+    pid = mailnest.proc.pid
+    keep = Wire(mailnest.smtp_port)
+    assert keep.reply().code == 220
+    in_use = len(os.listdir(f"/proc/{pid}/fd"))
+    resource.prlimit(pid, resource.RLIMIT_NOFILE, (in_use + 4, in_use + 4))
+    for _ in range(3):
+        with Wire(mailnest.smtp_port) as extra:
+            r = extra.reply()
+            assert (r.code, r.enhanced) == (421, "4.3.2"), r
+        with socket.create_connection(("127.0.0.1", mailnest.pop3_port), timeout=10) as extra:
+            assert read_line(extra).startswith(b"-ERR [SYS/TEMP]")
+    assert "descriptor limit nearly reached" in mailnest.logs()
+    # The open session still delivers with the descriptors kept free.
+    assert keep.cmd("EHLO client.test").code == 250
+    keep.start_data()
+    keep.send(b"Subject: near the limit\r\n\r\nstill delivered\r\n.\r\n")
+    assert keep.reply(timeout=15).code == 250
+    keep.close()
+    assert len(mailnest.all_messages("alice")) == 1
 
 
 # --------------------------------------------------------------- login floods
