@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import Mailnest
+from conftest import BINARY, Mailnest
 from test_pop3_support import PASSWORDS
 from test_smtp_wire import Wire
 
@@ -25,6 +25,18 @@ def rss_kib(pid, field="VmRSS"):
             if line.startswith(field + ":"):
                 return int(line.split()[1])
     raise AssertionError(f"no {field}")
+
+
+def under_sanitizer():
+    """RSS says nothing under AddressSanitizer: its quarantine keeps freed
+    memory (256 MiB by default) and its allocator has its own overhead."""
+    with open(BINARY, "rb") as f:
+        return b"__asan_init" in f.read()
+
+
+def skip_under_sanitizers():
+    if under_sanitizer():
+        pytest.skip("RSS bounds are not meaningful in a sanitizer build")
 
 
 def read_line(sock, timeout=10.0):
@@ -71,7 +83,11 @@ MIB = 1024
 
 
 @pytest.mark.parametrize("command,login", [(b"CAPA\r\n", False), (b"NOOP\r\n", True)])
-def test_pop3_client_pipelining_without_reading_cannot_grow_memory(mailnest, command, login):
+def test_pop3_client_pipelining_without_reading_cannot_grow_memory(mailnest_factory, command, login):
+    # At info level: debug logs two lines per command, and the replies the
+    # kernel takes (megabytes) are each a command answered and logged.
+    mailnest = mailnest_factory(log_level="info")
+    skip_under_sanitizers()
     s = small_receive_buffer_socket(mailnest.pop3_port)
     try:
         assert read_line(s).startswith(b"+OK")
@@ -86,7 +102,7 @@ def test_pop3_client_pipelining_without_reading_cannot_grow_memory(mailnest, com
         grown = rss_kib(mailnest.proc.pid) - before
         # The server stops reading at its 64 KiB backlog: what it holds is
         # about one read buffer of input and one backlog of replies.
-        assert grown < 8 * MIB, f"RSS grew {grown} KiB after {sent} octets of {command!r}"
+        assert grown < 4 * MIB, f"RSS grew {grown} KiB after {sent} octets of {command!r}"
         assert blocked, f"the server kept reading a client that does not read ({sent} octets)"
     finally:
         s.close()
@@ -95,7 +111,9 @@ def test_pop3_client_pipelining_without_reading_cannot_grow_memory(mailnest, com
         assert read_line(other).startswith(b"+OK")
 
 
-def test_smtp_client_pipelining_noop_without_reading_cannot_grow_memory(mailnest):
+def test_smtp_client_pipelining_noop_without_reading_cannot_grow_memory(mailnest_factory):
+    mailnest = mailnest_factory(log_level="info")
+    skip_under_sanitizers()
     s = small_receive_buffer_socket(mailnest.smtp_port)
     try:
         assert read_line(s).startswith(b"220")
@@ -105,7 +123,7 @@ def test_smtp_client_pipelining_noop_without_reading_cannot_grow_memory(mailnest
         sent, blocked = flood_without_reading(s, b"NOOP\r\n")
         time.sleep(0.5)
         grown = rss_kib(mailnest.proc.pid) - before
-        assert grown < 8 * MIB, f"RSS grew {grown} KiB after {sent} octets"
+        assert grown < 4 * MIB, f"RSS grew {grown} KiB after {sent} octets"
         assert blocked, f"the server kept reading a client that does not read ({sent} octets)"
     finally:
         s.close()
@@ -345,7 +363,7 @@ def test_login_flood_does_not_starve_delivery(mailnest_factory):
         assert len(mn.all_messages("alice")) == 1
         # Each yescrypt check holds ~16 MiB while it runs: only a few at once.
         peak = rss_kib(mn.proc.pid, "VmHWM") - before
-        assert peak < 100 * MIB, f"peak RSS grew {peak} KiB during the flood"
+        assert peak < 100 * MIB or under_sanitizer(), f"peak RSS grew {peak} KiB during the flood"
     finally:
         for s in flood:
             s.close()
