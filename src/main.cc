@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "base/config.h"
+#include "base/fd_limit.h"
 #include "base/log.h"
 #include "base/password.h"
 #include "pop3/pop3_server.h"
@@ -142,7 +143,8 @@ int RunMailboxes(const Config& config) {
 }
 
 // Runs the servers until SIGINT/SIGTERM, then shuts down gracefully.
-int RunServers(const Config& config) {
+// By value: the connection limits may be lowered to the descriptor budget.
+int RunServers(Config config) {
   if (::mkdir(config.mail_root.c_str(), 0700) != 0 && errno != EEXIST) {
     // Only the root; mailboxes are created on first delivery off the loop.
     fmt::print(stderr, "mailnest: cannot create mail_root {}: {}\n", config.mail_root, strerror(errno));
@@ -160,6 +162,12 @@ int RunServers(const Config& config) {
       fmt::print(stderr, "mailnest: {}\n", l->open_error());
       return 1;
     }
+  }
+
+  FdBudget fds = FitConnectionsToFdLimit(&config);
+  if (fds.lowered) {
+    smtp_log.Warn("", "{}", fds.warning);
+    pop3_log.Warn("", "{}", fds.warning);
   }
 
   // Before anything is served: put back every message a crashed run had

@@ -124,6 +124,7 @@ Status ParseSmtp(const json& j, SmtpConfig* c) {
   MN_TRY(r.Uint("max_errors", &c->max_errors, 1, 10000));
   MN_TRY(r.Uint("command_timeout_s", &c->command_timeout_s, 1, 86400));
   MN_TRY(r.Uint("data_timeout_s", &c->data_timeout_s, 1, 86400));
+  MN_TRY(r.Uint("data_total_timeout_s", &c->data_total_timeout_s, 1, 86400));
   MN_TRY(r.Uint("greeting_delay_ms", &c->greeting_delay_ms, 0, 60000));
   return r.CheckNoUnknownKeys();
 }
@@ -138,6 +139,9 @@ Status ParsePop3(const json& j, Pop3Config* c) {
   MN_TRY(r.Uint("max_errors", &c->max_errors, 1, 10000));
   MN_TRY(r.Uint("autologout_timeout_s", &c->autologout_timeout_s, 1, 86400));
   MN_TRY(r.Uint("auth_failure_delay_ms", &c->auth_failure_delay_ms, 0, 60000));
+  MN_TRY(r.Uint("password_check_threads", &c->password_check_threads, 1, 64));
+  MN_TRY(r.Uint("password_check_queue", &c->password_check_queue, 1, 100000));
+  MN_TRY(r.Uint("max_logins_per_ip", &c->max_logins_per_ip, 1, 100000));
   return r.CheckNoUnknownKeys();
 }
 
@@ -237,6 +241,7 @@ Status ParseConfig(const std::string& text, Config* c) {
   if (c->log_level != "debug" && c->log_level != "info" && c->log_level != "warn" && c->log_level != "error") {
     return Status::Invalid("log_level: must be debug, info, warn or error");
   }
+  MN_TRY(r.Uint("shutdown_grace_s", &c->shutdown_grace_s, 0, 3600));
   if (const json* d = r.Take("local_domains")) {
     if (!d->is_array() || d->empty()) return Status::Invalid("local_domains: must be a non-empty list of domain names");
     c->local_domains.clear();

@@ -32,6 +32,9 @@ struct SmtpConfig {
   uint32_t max_errors = 20;                   // beyond: 421 4.7.0 and close
   uint32_t command_timeout_s = 300;           // idle between commands: 421 4.4.2
   uint32_t data_timeout_s = 180;              // between DATA chunks: 421 4.4.2
+  // The whole body, from 354 to the final dot: a client trickling an octet
+  // every few seconds never trips data_timeout_s. Beyond: 421 4.4.2.
+  uint32_t data_total_timeout_s = 600;
   // Pause before the 220 greeting; a client that talks during it is an
   // early talker (554 5.5.0, close). 0 = greet at once (only input already
   // queued at accept counts as early).
@@ -45,7 +48,16 @@ struct Pop3Config {
   uint32_t max_line_length = 255;             // incl. CRLF (RFC 2449)
   uint32_t max_errors = 20;
   uint32_t autologout_timeout_s = 600;        // RFC 1939 minimum is 600
+  // Before -ERR [AUTH]; from the 4th failure of one address on it doubles
+  // per failure, up to 16x (pop3/login_guard.h).
   uint32_t auth_failure_delay_ms = 2000;
+  // Password checks (crypt(3)) run on these dedicated threads, never on the
+  // file I/O pool; at most password_check_queue more wait, beyond: -ERR.
+  uint32_t password_check_threads = 2;
+  uint32_t password_check_queue = 256;
+  // PASS commands being checked (or in their failure delay) at once from
+  // one client address; beyond: -ERR [SYS/TEMP] at once, no check.
+  uint32_t max_logins_per_ip = 10;
 };
 
 struct StoreConfig {
@@ -70,6 +82,9 @@ struct Config {
   std::set<std::string> local_domains{"localhost", "mailnest.local"};
   std::map<std::string, UserConfig> users;
   std::map<std::string, std::vector<std::string>> aliases;  // alias → users
+  // After SIGTERM/SIGINT, sessions still open this long (a stalled DATA, a
+  // peer that does not read) get 421 / -ERR and are closed.
+  uint32_t shutdown_grace_s = 10;
   SmtpConfig smtp;
   Pop3Config pop3;
   StoreConfig store;

@@ -91,7 +91,11 @@ void Connection::Write(std::string_view bytes) {
 }
 
 void Connection::Flush() {
-  if (closing_ || in_flight_ > 0) return;
+  if (closing_) return;
+  if (in_flight_ > 0) {  // OnWriteCb sends the rest
+    CheckBacklog();
+    return;
+  }
   if (out_.empty()) {
     if (close_after_write_) Close();
     return;
@@ -104,6 +108,10 @@ void Connection::Flush() {
     if (close_after_write_) {
       Close();
     } else {
+      if (blocked_) {
+        blocked_ = false;
+        UpdateReading();
+      }
       handler_->OnWritable();
     }
     return;
@@ -121,7 +129,15 @@ void Connection::Flush() {
     in_flight_ = 0;
     delete req;
     Close();
+    return;
   }
+  CheckBacklog();
+}
+
+void Connection::CheckBacklog() {
+  if (blocked_ || write_backlog() <= kMaxWriteBacklog) return;
+  blocked_ = true;
+  UpdateReading();
 }
 
 void Connection::OnWriteCb(uv_write_t* req, int status) {
@@ -136,7 +152,10 @@ void Connection::OnWriteCb(uv_write_t* req, int status) {
   if (self->out_.empty() && !self->close_after_write_ && !self->closing_) {
     // The backlog just fell to zero through this write (Flush() only
     // reports that for writes uv_try_write finished): a streaming handler
-    // (POP3 RETR) waits for exactly this to produce its next chunk.
+    // (POP3 RETR) waits for exactly this to produce its next chunk, and a
+    // blocked connection reads again.
+    self->blocked_ = false;
+    self->UpdateReading();
     self->handler_->OnWritable();
     return;
   }
@@ -190,6 +209,12 @@ void Connection::OnTimerCb(uv_timer_t* t) {
   self->handler_->OnTimeout();
 }
 
+int Connection::fd() const {
+  uv_os_fd_t fd;
+  if (closing_ || uv_fileno(reinterpret_cast<const uv_handle_t*>(&tcp_), &fd) != 0) return -1;
+  return fd;
+}
+
 size_t Connection::PendingInputBytes() const {
   if (closing_) return 0;
   uv_os_fd_t fd;
@@ -200,14 +225,25 @@ size_t Connection::PendingInputBytes() const {
 }
 
 void Connection::PauseReading() {
-  if (!reading_ || closing_) return;
-  uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
-  reading_ = false;
+  want_reading_ = false;
+  UpdateReading();
 }
 
 void Connection::ResumeReading() {
-  if (reading_ || closing_ || close_after_write_) return;
-  if (uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), OnAlloc, OnReadCb) == 0) reading_ = true;
+  want_reading_ = true;
+  UpdateReading();
+}
+
+void Connection::UpdateReading() {
+  if (closing_) return;
+  bool want = want_reading_ && !close_after_write_ && !write_blocked();
+  if (want == reading_) return;
+  if (!want) {
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+    reading_ = false;
+  } else if (uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), OnAlloc, OnReadCb) == 0) {
+    reading_ = true;
+  }
 }
 
 }  // namespace mailnest

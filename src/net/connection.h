@@ -12,6 +12,14 @@
 // batch of commands costs one write); otherwise Write() flushes at once.
 // At most one uv_write is in flight; its request owns its bytes until the
 // callback (which may report UV_ECANCELED after Close()).
+//
+// Backpressure, the one rule for every protocol: once more than
+// kMaxWriteBacklog octets are unsent the connection stops reading by itself
+// (whatever the handler asked for) and starts again only when the backlog
+// has drained to zero, then calls OnWritable(). A handler dispatching
+// buffered input checks write_blocked() before each command, so a client
+// that pipelines without reading holds at most one read's worth of input
+// and about kMaxWriteBacklog of replies.
 #pragma once
 
 #include <uv.h>
@@ -39,6 +47,8 @@ class Connection {
     virtual void OnClosed() = 0;
   };
 
+  static constexpr size_t kMaxWriteBacklog = 64 * 1024;
+
   Connection(uv_loop_t* loop, Handler* handler);
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -58,6 +68,8 @@ class Connection {
   // rest (as Node does). Sessions restart the timer on every command and
   // state change; uv_timer_start/stop each time was ~3% of the loop thread.
   void SetTimeout(uint64_t ms);
+  // What the handler wants; reading really runs only while the write
+  // backlog allows it (see above).
   void PauseReading();
   void ResumeReading();
 
@@ -65,9 +77,14 @@ class Connection {
   // uses it right after accept to catch clients that talk before the
   // greeting. 0 when unknown.
   size_t PendingInputBytes() const;
+  // The socket's descriptor; -1 before Accept or after Close.
+  int fd() const;
 
   bool closing() const { return closing_; }
   size_t write_backlog() const { return out_.size() + in_flight_; }
+  // Over the backlog limit, or not yet drained since it was: stop
+  // producing replies until OnWritable().
+  bool write_blocked() const { return blocked_ || write_backlog() > kMaxWriteBacklog; }
   const std::string& peer() const { return peer_; }
   uv_loop_t* loop() const { return loop_; }
 
@@ -78,6 +95,8 @@ class Connection {
   static void OnWriteCb(uv_write_t* req, int status);
   static void OnTimerCb(uv_timer_t* t);
   static void OnCloseCb(uv_handle_t* h);
+  void UpdateReading();
+  void CheckBacklog();  // sets blocked_ (and stops reading) over the limit
 
   uv_loop_t* loop_;
   Handler* handler_;
@@ -90,7 +109,9 @@ class Connection {
   int pending_closes_ = 0;
   bool closing_ = false;
   bool close_after_write_ = false;
-  bool reading_ = false;
+  bool reading_ = false;       // uv_read_start is in effect
+  bool want_reading_ = false;  // the handler's wish
+  bool blocked_ = false;       // backlog went over the limit; cleared at zero
   bool dispatching_ = false;
   std::string peer_;
 };

@@ -3,6 +3,9 @@
 #include <unordered_set>
 #include <vector>
 
+#include "pop3/login_guard.h"
+#include "pop3/one_shot_timer.h"
+#include "pop3/password_checker.h"
 #include "pop3/pop3_session.h"
 #include "uv/listener.h"
 
@@ -27,14 +30,25 @@ struct Pop3Server::Impl {
   bool shutting_down = false;
   bool listener_closed = false;
   std::function<void()> shutdown_done;
+  OneShotTimer grace;  // shutdown_grace_s after Shutdown(): close what is left
+  PasswordChecker checker;
+  LoginGuard guard;
 
   Impl(uv_loop_t* l, const Config& c, Logger* lg, DeliveryJournal* journal)
-      : loop(l), config(c), log(lg), listener(l, [this](uv_stream_t* s) { Accept(s); }) {
+      : loop(l),
+        config(c),
+        log(lg),
+        listener(l, [this](uv_stream_t* s) { Accept(s); }),
+        grace(l),
+        checker(l, c.pop3.password_check_threads, c.pop3.password_check_queue),
+        guard(c.pop3.max_logins_per_ip, c.pop3.auth_failure_delay_ms) {
     bool ok = true;
     ctx.loop = loop;
     ctx.config = &config;
     ctx.log = log;
     ctx.journal = journal;
+    ctx.checker = &checker;
+    ctx.guard = &guard;
     ctx.log_level = ParseLogLevel(config.log_level, &ok);
     if (!ok) ctx.log_level = LogLevel::kInfo;
     // An unknown user's password is checked against a real user's hash (and
@@ -47,6 +61,9 @@ struct Pop3Server::Impl {
       }
     }
     ctx.on_gone = [this](Pop3Session* s) { Gone(s); };
+    listener.set_on_error([this](int status) {
+      log->Error("", "accept failed: {} ({} sessions open)", uv_strerror(status), sessions.size());
+    });
   }
 
   void Accept(uv_stream_t* server) {
@@ -63,6 +80,8 @@ struct Pop3Server::Impl {
 
   void MaybeFinishShutdown() {
     if (!shutting_down || !listener_closed || !sessions.empty() || !shutdown_done) return;
+    grace.Stop();     // an active timer would hold the loop open,
+    checker.Close();  // and so would the checker's wake-up handle
     auto done = std::move(shutdown_done);
     shutdown_done = nullptr;
     done();
@@ -76,7 +95,9 @@ Pop3Server::~Pop3Server() = default;
 
 Status Pop3Server::Start() {
   const ListenConfig& l = impl_->config.pop3.listen;
-  Status s = impl_->listener.Listen(l.address, l.port);
+  Status s = impl_->checker.Start();
+  if (!s.ok()) return s;
+  s = impl_->listener.Listen(l.address, l.port);
   if (s.ok()) impl_->log->Info("", "listening on {}:{}", l.address, impl_->listener.bound_port());
   return s;
 }
@@ -100,6 +121,12 @@ void Pop3Server::Shutdown(std::function<void()> done) {
   });
   std::vector<Pop3Session*> current(impl->sessions.begin(), impl->sessions.end());
   for (Pop3Session* s : current) s->Shutdown();
+  impl->grace.Start(uint64_t{impl->config.shutdown_grace_s} * 1000, [impl] {
+    impl->log->Info("", "shutdown grace of {} s over, closing {} sessions", impl->config.shutdown_grace_s,
+                    impl->sessions.size());
+    std::vector<Pop3Session*> left(impl->sessions.begin(), impl->sessions.end());
+    for (Pop3Session* s : left) s->ShutdownNow();
+  });
 }
 
 }  // namespace mailnest

@@ -2,11 +2,12 @@
 
 #include <string.h>
 
-#include "base/password.h"
+#include "base/fd_limit.h"
+#include "pop3/login_guard.h"
 #include "pop3/maildrop.h"
 #include "pop3/message_reader.h"
 #include "pop3/one_shot_timer.h"
-#include "uv/pool_job.h"
+#include "pop3/password_checker.h"
 #include "pop3/top_filter.h"
 
 namespace mailnest {
@@ -36,13 +37,6 @@ constexpr std::string_view kCapabilities =
     "IMPLEMENTATION mailnest\r\n"
     ".\r\n";
 
-struct AuthJob {
-  std::string password;
-  std::string hash;
-  bool known = false;
-  bool ok = false;
-};
-
 }  // namespace
 
 Pop3Session::Pop3Session(Context* ctx, uint64_t id)
@@ -56,13 +50,19 @@ Pop3Session::~Pop3Session() = default;
 
 void Pop3Session::Start(uv_stream_t* server, bool reject) {
   if (conn_.Accept(server) != 0) return;  // closes itself; OnClosed follows
-  if (reject) {
-    Log(LogLevel::kWarn, "connect refused: max_connections ({}) reached", cfg_.max_connections);
+  bool near_fd_limit = !reject && NearFdLimit(conn_.fd());
+  if (reject || near_fd_limit) {
+    if (near_fd_limit) {
+      Log(LogLevel::kWarn, "connect refused: descriptor limit nearly reached");
+    } else {
+      Log(LogLevel::kWarn, "connect refused: max_connections ({}) reached", cfg_.max_connections);
+    }
     ReplyErr("[SYS/TEMP] too many connections, try again later");
     CloseAfterReply();
     FlushOut();
     return;
   }
+  address_ = PeerAddress(conn_.peer());
   Log(LogLevel::kInfo, "connect");
   conn_.SetTimeout(uint64_t{cfg_.autologout_timeout_s} * 1000);
   ReplyOk(kGreeting);
@@ -77,28 +77,38 @@ void Pop3Session::OnRead(const char* data, size_t len) {
 }
 
 // Dispatches buffered lines until one starts something asynchronous, the
-// session ends, or input runs out; then sends the batch of replies.
+// session ends, input runs out or the replies are over the connection's
+// backlog limit (the peer is not reading: OnWritable() pumps again); then
+// sends the batch of replies.
 void Pop3Session::Pump() {
-  LineFramer::Event ev;
-  while (!busy_ && !ending_ && framer_.Next(&ev)) {
-    conn_.SetTimeout(uint64_t{cfg_.autologout_timeout_s} * 1000);
-    switch (ev.kind) {
-      case LineFramer::Kind::kLine:
-        Dispatch(ev.line);
-        break;
-      case LineFramer::Kind::kTooLong:
-        Log(LogLevel::kDebug, "line too long (max {} octets)", cfg_.max_line_length);
-        BadCommand("line too long");
-        break;
-      case LineFramer::Kind::kBareNewline:
-        // RFC 1939 lines end in CRLF; the framer cannot resync after this.
-        Log(LogLevel::kInfo, "bare CR or LF in command line");
-        ReplyErr("line must end with CRLF");
-        CloseAfterReply();
-        break;
+  pumping_ = true;
+  bool held = false;
+  do {
+    LineFramer::Event ev;
+    while (!busy_ && !ending_ && !OutputBlocked() && framer_.Next(&ev)) {
+      conn_.SetTimeout(uint64_t{cfg_.autologout_timeout_s} * 1000);
+      switch (ev.kind) {
+        case LineFramer::Kind::kLine:
+          Dispatch(ev.line);
+          break;
+        case LineFramer::Kind::kTooLong:
+          Log(LogLevel::kDebug, "line too long (max {} octets)", cfg_.max_line_length);
+          BadCommand("line too long");
+          break;
+        case LineFramer::Kind::kBareNewline:
+          // RFC 1939 lines end in CRLF; the framer cannot resync after this.
+          Log(LogLevel::kInfo, "bare CR or LF in command line");
+          ReplyErr("line must end with CRLF");
+          CloseAfterReply();
+          break;
+      }
     }
-  }
-  FlushOut();
+    held = !busy_ && !ending_ && OutputBlocked();
+    FlushOut();
+    // The socket may have taken the whole batch at once: go on.
+  } while (held && !closed_ && !conn_.closing() && !conn_.write_blocked());
+  input_held_ = held;
+  pumping_ = false;
   if (busy_ || ending_) {
     conn_.PauseReading();
   } else {
@@ -199,6 +209,10 @@ void Pop3Session::BadCommand(std::string_view text) {
   ReplyErr(text);
 }
 
+bool Pop3Session::OutputBlocked() const {
+  return conn_.write_blocked() || conn_.write_backlog() + out_.size() > Connection::kMaxWriteBacklog;
+}
+
 void Pop3Session::CloseAfterReply() {
   ending_ = true;
   close_after_reply_ = true;
@@ -241,50 +255,71 @@ void Pop3Session::DoUser(const Pop3Args& args) {
 
 void Pop3Session::DoPass(const Pop3Args& args) {
   if (user_.empty()) return BadCommand("USER first");
+  if (!ctx_->guard->Begin(address_)) {
+    Log(LogLevel::kInfo, "login refused: max_logins_per_ip ({}) in progress from {}", cfg_.max_logins_per_ip,
+        address_);
+    user_.clear();
+    user_log_ = "-";
+    return BadCommand("[SYS/TEMP] too many logins from your address, try again later");
+  }
+  login_active_ = true;
   StartAuth(std::string(args.rest));
 }
 
-// Verifies on the thread pool (crypt(3) is CPU-heavy by design).
+// Verifies on the password checker's own threads (crypt(3) is CPU- and
+// memory-heavy by design; see pop3/password_checker.h).
 void Pop3Session::StartAuth(std::string password) {
-  busy_ = true;
-  auto job = std::make_shared<AuthJob>();
-  job->password = std::move(password);
+  std::string hash = ctx_->dummy_hash;  // unknown user: same cost, never a success
+  bool known = false;
   auto it = ctx_->config->users.find(user_);
   if (it != ctx_->config->users.end() && !it->second.password_hash.empty()) {
-    job->known = true;
-    job->hash = it->second.password_hash;
-  } else {
-    job->hash = ctx_->dummy_hash;  // same cost, never a success
+    known = true;
+    hash = it->second.password_hash;
+  }
+  bool queued = ctx_->checker->Submit(std::move(password), std::move(hash), [this, known](bool match) {
+    --pending_ops_;
+    if (closed_) return MaybeDelete();
+    FinishAuth(known && match);
+  });
+  if (!queued) {
+    Log(LogLevel::kWarn, "login refused: password_check_queue ({}) full", cfg_.password_check_queue);
+    EndLogin();
+    user_.clear();
+    user_log_ = "-";
+    ReplyErr("[SYS/TEMP] server busy, try again later");
+    return;
   }
   ++pending_ops_;
-  QueuePoolJob(
-      ctx_->loop,
-      [job] {
-        bool match = VerifyPassword(job->password, job->hash);
-        job->ok = job->known && match;
-        explicit_bzero(job->password.data(), job->password.size());
-      },
-      [this, job] {
-        --pending_ops_;
-        if (closed_) return MaybeDelete();
-        FinishAuth(job->ok);
-      });
+  busy_ = true;
 }
 
 void Pop3Session::FinishAuth(bool ok) {
-  if (ending_) return Resume();  // shutdown already answered
+  if (ending_) {  // shutdown already answered
+    EndLogin();
+    return Resume();
+  }
   if (ok) {
     Log(LogLevel::kInfo, "login ok");
+    ctx_->guard->Succeeded(address_);
+    EndLogin();
     OpenMaildrop();
     return;
   }
-  Log(LogLevel::kInfo, "login failed");
+  uint64_t delay = ctx_->guard->Failed(address_);
+  Log(LogLevel::kInfo, "login failed (next reply in {} ms)", delay);
   // The delay is a timer, not a sleep: the loop keeps serving others.
   if (!auth_delay_) auth_delay_ = std::make_unique<OneShotTimer>(ctx_->loop);
-  auth_delay_->Start(cfg_.auth_failure_delay_ms, [this] { FailAuth(); });
+  auth_delay_->Start(delay, [this] { FailAuth(); });
+}
+
+void Pop3Session::EndLogin() {
+  if (!login_active_) return;
+  login_active_ = false;
+  ctx_->guard->End(address_);
 }
 
 void Pop3Session::FailAuth() {
+  EndLogin();
   user_.clear();
   user_log_ = "-";
   BadCommand(kAuthFailed);
@@ -442,7 +477,14 @@ void Pop3Session::MaybeReadMore() {
   });
 }
 
-void Pop3Session::OnWritable() { MaybeReadMore(); }
+void Pop3Session::OnWritable() {
+  // Nested inside Pump's own FlushOut, Pump's loop carries on by itself.
+  if (input_held_ && !pumping_ && !closed_) {
+    input_held_ = false;
+    Pump();
+  }
+  MaybeReadMore();
+}
 
 void Pop3Session::OnChunk(const Status& status, std::string_view chunk, bool eof) {
   if (ending_ && !stream_started_) return EndStream();  // shutdown already answered
@@ -493,8 +535,10 @@ void Pop3Session::EndStream() {
 void Pop3Session::OnTimeout() {
   if (state_ == kPop3Update) return;  // QUIT is finishing; it closes itself
   Log(LogLevel::kInfo, "autologout after {} s idle", cfg_.autologout_timeout_s);
-  if (busy_) {
-    conn_.Close();  // mid-reply: no clean place for an -ERR line
+  if (busy_ || conn_.write_blocked()) {
+    // Mid-reply there is no clean place for an -ERR line, and a peer that
+    // stopped reading would never take one.
+    conn_.Close();
     return;
   }
   // RFC 1939 §3: the autologout timer ends the session without UPDATE.
@@ -517,6 +561,12 @@ void Pop3Session::Shutdown() {
   FlushOut();
 }
 
+void Pop3Session::ShutdownNow() {
+  if (closed_ || state_ == kPop3Update) return;
+  Shutdown();  // the -ERR, if none was sent yet
+  if (conn_.write_backlog() > 0) conn_.Close();
+}
+
 void Pop3Session::OnClosed() {
   closed_ = true;
   Log(LogLevel::kInfo, "disconnect in {}", Pop3StateName(state_));
@@ -533,6 +583,7 @@ void Pop3Session::ReleaseIdleResources() {
 
 void Pop3Session::MaybeDelete() {
   if (!closed_ || pending_ops_ > 0) return;
+  EndLogin();  // closed during a check or a failure delay
   ReleaseIdleResources();
   if (ctx_->on_gone) ctx_->on_gone(this);
   delete this;

@@ -11,7 +11,8 @@
 // maildrop open, RETR/TOP streaming, UPDATE) sets busy_: the framer is held
 // and reading paused until it is done, so pipelined commands are answered
 // strictly in order and input memory stays bounded. Replies are collected
-// in out_ and handed to the Connection once per batch.
+// in out_ and handed to the Connection once per batch; dispatching stops
+// while the unsent replies are over Connection::kMaxWriteBacklog.
 #pragma once
 
 #include <uv.h>
@@ -35,7 +36,9 @@
 namespace mailnest {
 
 class DeliveryJournal;
+class LoginGuard;
 class Maildrop;
+class PasswordChecker;
 class MessageReader;
 class OneShotTimer;
 class TopFilter;
@@ -48,6 +51,8 @@ class Pop3Session : public Connection::Handler {
     const Config* config = nullptr;
     Logger* log = nullptr;
     DeliveryJournal* journal = nullptr;  // see MaildropOptions::journal
+    PasswordChecker* checker = nullptr;  // crypt(3) off the file I/O pool
+    LoginGuard* guard = nullptr;         // per-address login limits
     LogLevel log_level = LogLevel::kInfo;
     // Checked against for unknown users so a failed login costs the same
     // crypt(3) work whether or not the user exists.
@@ -64,6 +69,9 @@ class Pop3Session : public Connection::Handler {
   // Server shutdown: ends the session without UPDATE (nothing is removed;
   // the maildrop lock is released). A QUIT already in UPDATE finishes.
   void Shutdown();
+  // The shutdown grace is over: whatever is still open (a peer not taking
+  // its last reply, a RETR in progress) is closed. UPDATE still finishes.
+  void ShutdownNow();
 
   // Command handlers: rows of the command table (pop3_commands.cc). Only
   // the dispatch prelude calls them, with arguments already checked.
@@ -101,6 +109,8 @@ class Pop3Session : public Connection::Handler {
   void BadCommand(std::string_view text);  // counts toward max_errors
   void CloseAfterReply();
   void FlushOut();
+  // Unsent replies (ours and the connection's) over the backlog limit.
+  bool OutputBlocked() const;
 
   void EnterState(Pop3State next);
   void Resume();  // end of a busy step: continue with buffered input
@@ -109,6 +119,7 @@ class Pop3Session : public Connection::Handler {
   void StartAuth(std::string password);
   void FinishAuth(bool ok);
   void FailAuth();
+  void EndLogin();  // the login counted by LoginGuard::Begin is over
   void OpenMaildrop();
 
   // RETR / TOP.
@@ -137,12 +148,16 @@ class Pop3Session : public Connection::Handler {
 
   std::string user_;           // from USER, until PASS fails or succeeds
   std::string user_log_ = "-"; // LogSafe(user) for log lines
+  std::string address_;        // peer IP, the LoginGuard key
+  bool login_active_ = false;  // counted in LoginGuard until EndLogin()
   uint32_t errors_ = 0;
   uint32_t pending_ops_ = 0;   // pool jobs started and not yet called back
   bool busy_ = false;          // a command is still running: hold the framer
   bool ending_ = false;        // last reply queued: no more commands
   bool close_after_reply_ = false;
   bool closed_ = false;        // OnClosed ran
+  bool pumping_ = false;       // inside Pump()
+  bool input_held_ = false;    // Pump stopped at the backlog limit
   std::string out_;
 
   std::unique_ptr<OneShotTimer> auth_delay_;

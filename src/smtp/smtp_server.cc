@@ -5,6 +5,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "base/fd_limit.h"
 #include "net/connection.h"
 #include "smtp/smtp_reply.h"
 #include "smtp/smtp_session.h"
@@ -43,6 +44,7 @@ struct SmtpServer::Impl {
   void RunReaper();
   void Free(Client* c);
   void MaybeFinishShutdown();
+  void EndGrace();
 
   uv_loop_t* loop;
   const Config& config;
@@ -65,6 +67,9 @@ struct SmtpServer::Impl {
   };
   ReapTimer* reaper;
   std::vector<Client*> graveyard;
+  // Started by Shutdown(): after shutdown_grace_s, EndGrace() (same
+  // heap-and-close-callback ownership as the reaper).
+  ReapTimer* grace;
 };
 
 // One accepted connection: the Connection, and the session it feeds.
@@ -123,7 +128,8 @@ SmtpServer::Impl::Impl(uv_loop_t* loop_in, const Config& config_in, Logger* log_
       config(config_in),
       log(log_in),
       listener(loop_in, [this](uv_stream_t* s) { OnConnection(s); }),
-      reaper(new ReapTimer{{}, this}) {
+      reaper(new ReapTimer{{}, this}),
+      grace(new ReapTimer{{}, this}) {
   ctx.loop = loop;
   ctx.config = &config;
   ctx.log = log;
@@ -131,8 +137,13 @@ SmtpServer::Impl::Impl(uv_loop_t* loop_in, const Config& config_in, Logger* log_
   ctx.store.hostname = config.hostname;
   ctx.store.fsync = config.store.fsync;
   ctx.store.journal = journal;
+  listener.set_on_error([this](int status) {
+    log->Error("", "accept failed: {} ({} sessions open)", uv_strerror(status), open_connections);
+  });
   uv_timer_init(loop, &reaper->timer);
   reaper->timer.data = reaper;
+  uv_timer_init(loop, &grace->timer);
+  grace->timer.data = grace;
 }
 
 SmtpServer::Impl::~Impl() {
@@ -143,9 +154,10 @@ SmtpServer::Impl::~Impl() {
     delete c;
   }
   for (Client* c : clients) c->Detach();
-  reaper->owner = nullptr;
-  uv_close(reinterpret_cast<uv_handle_t*>(&reaper->timer),
-           [](uv_handle_t* h) { delete static_cast<ReapTimer*>(h->data); });
+  for (ReapTimer* t : {reaper, grace}) {
+    t->owner = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(&t->timer), [](uv_handle_t* h) { delete static_cast<ReapTimer*>(h->data); });
+  }
 }
 
 void SmtpServer::Impl::OnConnection(uv_stream_t* server) {
@@ -165,6 +177,12 @@ void SmtpServer::Impl::OnConnection(uv_stream_t* server) {
   if (r != 0) {
     log->Warn(c->session().id(), "accept failed: {}", uv_strerror(r));
     return;  // the connection closes itself; OnClientClosed frees c
+  }
+  if (NearFdLimit(c->conn().fd())) {
+    log->Warn(c->session().id(), "descriptor limit nearly reached ({} sessions open): turning away {}",
+              open_connections, c->conn().peer());
+    c->session().Refuse(c->conn().peer());
+    return;
   }
   c->session().Start(c->conn().peer());
   if (shutting_down) c->session().Shutdown();
@@ -201,10 +219,17 @@ void SmtpServer::Impl::Free(Client* c) {
 
 void SmtpServer::Impl::MaybeFinishShutdown() {
   if (!shutting_down || !listener_closed || !clients.empty() || !shutdown_done) return;
+  uv_timer_stop(&grace->timer);  // an active timer would hold the loop open
   log->Info("", "smtp: all sessions closed");
   auto done = std::move(shutdown_done);
   shutdown_done = nullptr;
   done();
+}
+
+void SmtpServer::Impl::EndGrace() {
+  log->Info("", "smtp: shutdown grace of {} s over, closing {} sessions", config.shutdown_grace_s, clients.size());
+  std::vector<Client*> live(clients.begin(), clients.end());
+  for (Client* c : live) c->session().ShutdownNow();
 }
 
 SmtpServer::SmtpServer(uv_loop_t* loop, const Config& config, Logger* log, DeliveryJournal* journal)
@@ -232,6 +257,13 @@ void SmtpServer::Shutdown(std::function<void()> done) {
   // Copy: a session may close (never free) itself synchronously below.
   std::vector<Impl::Client*> live(impl->clients.begin(), impl->clients.end());
   for (Impl::Client* c : live) c->session().Shutdown();
+  uv_timer_start(
+      &impl->grace->timer,
+      [](uv_timer_t* t) {
+        auto* g = static_cast<Impl::ReapTimer*>(t->data);
+        if (g->owner) g->owner->EndGrace();
+      },
+      uint64_t{impl->config.shutdown_grace_s} * 1000, 0);
   impl->listener.Close([impl] {
     impl->listener_closed = true;
     impl->MaybeFinishShutdown();

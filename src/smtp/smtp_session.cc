@@ -77,6 +77,11 @@ void SmtpSession::Start(std::string peer) {
   }
 }
 
+void SmtpSession::Refuse(std::string peer) {
+  peer_ = std::move(peer);
+  CloseWith(SmtpReplyId::kTooManyConnections);
+}
+
 void SmtpSession::OnRead(const char* data, size_t len) {
   retired_delivery_.reset();  // safe here: no store callback is on the stack
   if (closed_ || state_ == SmtpState::kClosing) return;
@@ -113,7 +118,12 @@ void SmtpSession::OnTimeout() {
     case SmtpState::kDelivering:
       return;  // the timer is stopped while the store works
     case SmtpState::kData:
-      ctx_.log->Info(id_, "timeout after DATA from {} ({} octets received)", peer_, decoder_->size());
+      if (uv_now(ctx_.loop) >= data_deadline_) {
+        ctx_.log->Info(id_, "DATA from {} not complete after {} s ({} octets received)", peer_,
+                       cfg_.data_total_timeout_s, decoder_->size());
+      } else {
+        ctx_.log->Info(id_, "timeout after DATA from {} ({} octets received)", peer_, decoder_->size());
+      }
       AbortDelivery();
       CloseWith(SmtpReplyId::kTimeout);
       return;
@@ -148,6 +158,21 @@ void SmtpSession::Shutdown() {
   if (closed_ || state_ == SmtpState::kClosing) return;
   if (state_ == SmtpState::kNew || IsCommandState(state_)) CloseWith(SmtpReplyId::kShuttingDown);
   // DATA / DELIVERING: EndTransaction() sends the 421 after the data reply.
+}
+
+void SmtpSession::ShutdownNow() {
+  shutting_down_ = true;
+  if (closed_) return;
+  if (state_ == SmtpState::kDelivering) return;  // the store finishes; OnCommitted replies
+  if (state_ == SmtpState::kData) {
+    ctx_.log->Info(id_, "shutdown grace over: dropping DATA from {} ({} octets received)", peer_,
+                   decoder_->size());
+    AbortDelivery();
+    CloseWith(SmtpReplyId::kShuttingDown);
+  } else if (state_ != SmtpState::kClosing) {
+    CloseWith(SmtpReplyId::kShuttingDown);
+  }
+  if (io_->WriteBacklog() > 0) io_->Close();  // a peer that does not read gets no more time
 }
 
 // ---------------------------------------------------------------------------
@@ -354,6 +379,7 @@ void SmtpSession::ProceedRcpt(SmtpCommandArgs& args) {
 
 void SmtpSession::ProceedData(SmtpCommandArgs&) {
   Reply(SmtpReplyId::kStartData);
+  data_deadline_ = uv_now(ctx_.loop) + uint64_t{cfg_.data_total_timeout_s} * 1000;
   EnterState(SmtpState::kData);
   BeginBody();
   // A client may have sent body bytes right behind DATA; they are body, not
@@ -548,7 +574,11 @@ void SmtpSession::RefreshTimer() {
   if (IsCommandState(state_)) {
     io_->SetTimeout(uint64_t{cfg_.command_timeout_s} * 1000);
   } else if (state_ == SmtpState::kData) {
-    io_->SetTimeout(spill_paused_ ? 0 : uint64_t{cfg_.data_timeout_s} * 1000);
+    // data_timeout_s since the last chunk, but never past the whole-body
+    // deadline (not enforced while the store, not the peer, is behind).
+    uint64_t now = uv_now(ctx_.loop);
+    uint64_t left = data_deadline_ > now ? data_deadline_ - now : 1;
+    io_->SetTimeout(spill_paused_ ? 0 : std::min<uint64_t>(uint64_t{cfg_.data_timeout_s} * 1000, left));
   } else if (state_ == SmtpState::kDelivering) {
     io_->SetTimeout(0);
   } else if (state_ == SmtpState::kClosing) {

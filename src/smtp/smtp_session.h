@@ -35,6 +35,7 @@
 #include "base/config.h"
 #include "base/log.h"
 #include "base/status.h"
+#include "net/connection.h"
 #include "net/dot_codec.h"
 #include "net/line_framer.h"
 #include "smtp/smtp_commands.h"
@@ -72,8 +73,9 @@ class SmtpSession {
 
   // Pipelined replies beyond this many unsent octets pause command
   // processing until the peer reads (a client that pipelines without
-  // reading cannot grow our memory).
-  static constexpr size_t kMaxOutputBacklog = 64 * 1024;
+  // reading cannot grow our memory): the Connection's rule, which also
+  // stops reading at that point.
+  static constexpr size_t kMaxOutputBacklog = Connection::kMaxWriteBacklog;
 
   SmtpSession(const SmtpContext& ctx, Io* io, std::string id);
   ~SmtpSession();
@@ -83,6 +85,9 @@ class SmtpSession {
   // The connection was accepted (reading has started). Greets at once, or
   // after greeting_delay_ms; input before the greeting → 554 5.5.0, close.
   void Start(std::string peer);
+  // Instead of Start(): the server cannot take the connection (descriptor
+  // limit nearly reached): 421 4.3.2 and close.
+  void Refuse(std::string peer);
   void OnRead(const char* data, size_t len);
   void OnTimeout();
   void OnWritable();
@@ -92,6 +97,10 @@ class SmtpSession {
   // Graceful server shutdown: an idle session gets 421 4.3.2 and closes; a
   // session inside DATA or a Commit finishes it, replies, then gets 421.
   void Shutdown();
+  // The shutdown grace is over: a DATA still arriving is dropped (421 4.3.2,
+  // nothing stored) and a peer not taking its last reply is cut off. A
+  // Commit in flight still finishes (its reply and 421 follow).
+  void ShutdownNow();
 
   SmtpState state() const { return state_; }
   bool delivery_pending() const { return state_ == SmtpState::kDelivering; }
@@ -165,6 +174,7 @@ class SmtpSession {
   uint64_t commands_ = 0;
   uint64_t messages_ = 0;
   std::string reply_log_;  // reply codes of the command being dispatched
+  uint64_t data_deadline_ = 0;  // uv_now() by which the body must be complete
 
   // Transaction.
   std::string sender_;                   // reverse-path mailbox text, "" for <>

@@ -43,7 +43,11 @@ Status Listener::Listen(const std::string& address, int port, int backlog) {
 
 void Listener::OnConnectionCb(uv_stream_t* s, int status) {
   auto* h = static_cast<Handle*>(s->data);
-  if (status < 0 || !h->owner) return;
+  if (!h->owner) return;
+  if (status < 0) {
+    if (h->owner->on_error_) h->owner->on_error_(status);
+    return;
+  }
   h->owner->cb_(s);
 }
 

@@ -31,6 +31,10 @@ class Listener {
   // Stops accepting. done runs from the close callback.
   void Close(std::function<void()> done = {});
 
+  // A failed accept (e.g. UV_EMFILE: libuv has then accepted and closed the
+  // pending connections itself, so the owner can only log it).
+  void set_on_error(std::function<void(int status)> cb) { on_error_ = std::move(cb); }
+
  private:
   struct Handle {
     uv_tcp_t tcp;
@@ -41,6 +45,7 @@ class Listener {
 
   uv_loop_t* loop_;
   OnConnection cb_;
+  std::function<void(int)> on_error_;
   Handle* handle_ = nullptr;  // freed in the close callback
   int bound_port_ = 0;
   std::string address_;

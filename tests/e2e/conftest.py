@@ -70,12 +70,13 @@ class Mailnest:
         self.proc = None
         self.smtp_port = None
         self.pop3_port = None
+        self.popen_extra = {}  # e.g. preexec_fn to set resource limits
 
     def start(self, timeout=10.0):
         self._stderr = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(
             [str(BINARY), "--config", str(self.config_path)],
-            stdout=subprocess.PIPE, stderr=self._stderr, cwd=self.workdir)
+            stdout=subprocess.PIPE, stderr=self._stderr, cwd=self.workdir, **self.popen_extra)
         deadline = time.monotonic() + timeout
         line = b""
         while time.monotonic() < deadline:
