@@ -27,6 +27,7 @@
 #include "smtp/smtp_server.h"
 #include "store/delivery_journal.h"
 #include "store/journal_recovery.h"
+#include "store/journal_recovery_retry.h"
 #include "store/mailbox_stats.h"
 #include "uv/loop.h"
 
@@ -163,18 +164,30 @@ int RunServers(const Config& config) {
   }
 
   // Before anything is served: put back every message a crashed run had
-  // acknowledged but not yet checkpointed (store/journal_recovery.h).
-  JournalRecoveryReport recovered;
-  if (Status s = RecoverJournals(config.mail_root, nullptr, &recovered); !s.ok()) {
-    fmt::print(stderr, "mailnest: journal recovery failed (nothing was removed; fix and restart): {}\n",
-               s.message());
-    return 1;
-  }
-  if (recovered.journals > 0) {
-    smtp_log.Info("", "journal recovery: {} journal(s), {} records: {} intact, {} restored, {} repaired, "
-                  "{} skipped (invalid mailbox)",
-                  recovered.journals, recovered.records, recovered.intact, recovered.restored,
-                  recovered.repaired, recovered.invalid);
+  // acknowledged but not yet checkpointed (store/journal_recovery.h). If
+  // that fails (a full disk), serve anyway, POP3 included so users can
+  // delete mail, and retry in the background (store/journal_recovery_retry.h).
+  std::unique_ptr<JournalRecoveryRetry> recovery_retry;
+  {
+    JournalRecoveryReport recovered;
+    JournalRecoveryProgress progress;
+    if (Status s = RecoverJournals(config.mail_root, nullptr, &recovered, &progress); !s.ok()) {
+      smtp_log.Error("", "journal recovery failed, serving anyway; messages not yet restored appear when a "
+                     "retry (every {} ms) succeeds, nothing was removed: {}",
+                     config.store.recovery_retry_ms, s.message());
+      recovery_retry = std::make_unique<JournalRecoveryRetry>(
+          config.mail_root, config.store.recovery_retry_ms, std::move(progress),
+          [log = &smtp_log, last = std::string()](const Status& st, const JournalRecoveryReport& r,
+                                                  uint64_t attempt) mutable {
+            if (st.ok()) return log->Info("", "{} (retry {} succeeded)", DescribeRecovery(r), attempt);
+            if (st.message() == last) return log->Debug("", "journal recovery retry {} failed again", attempt);
+            last = st.message();
+            log->Warn("", "journal recovery retry {} failed, retrying: {}", attempt, st.message());
+          });
+      recovery_retry->Start();
+    } else if (recovered.journals > 0) {
+      smtp_log.Info("", "{}", DescribeRecovery(recovered));
+    }
   }
 
   int rc = 0;
@@ -272,6 +285,7 @@ int RunServers(const Config& config) {
     pop3.reset();
     smtp.reset();
   }
+  recovery_retry.reset();  // a try in progress finishes first
   smtp_log.Info("", "mailnest stopped");
   pop3_log.Info("", "mailnest stopped");
   return rc;

@@ -134,6 +134,10 @@ class DeliveryJournal {
   Status Checkpoint(File* file);
   // fdatasync of a journal file; a failure marks it broken for good.
   Status SyncFile(File* file);
+  // Appends and syncs a revocation of the job's synced record (its message
+  // was refused): recovery then skips that record. Publisher thread.
+  Status Revoke(Job* job);
+  static uint64_t TailOf(File* file);  // file->offset, read under its tail_mu
   // done(IoError) later on the loop: Submit or Barrier after Close.
   void RefuseClosed(Done done);
   void PostCompletions(std::vector<Completion> done);

@@ -251,6 +251,31 @@ TEST_CASE("journal: a failed Maildir write after the sync gives 451 and leaves n
   CHECK(ListDir(f.Box("alice") + "/tmp").empty());
 }
 
+TEST_CASE("journal: a message refused after its record was synced is never recovered",
+          "[store][journal][fault][crash]") {
+  Fixture f;
+  // The disk fills up between the journal's sync and the tmp/ write.
+  f.env.FailNth(FsOp::kWrite, 1, ENOSPC);
+  const int syncs_before = f.env.Calls(FsOp::kDataSync);
+  auto refused = f.Deliver("Subject: refused\r\n\r\nx\r\n");
+  REQUIRE(refused.called);
+  CHECK_FALSE(refused.status.ok());
+  // The record's sync, then the revocation's, both before the 451.
+  CHECK(f.env.Calls(FsOp::kDataSync) == syncs_before + 2);
+  CHECK(ListDir(f.Box("alice") + "/new").empty());
+  // Later records of the same file stay live after the revocation.
+  const std::string kept = "Subject: kept\r\n\r\ny\r\n";
+  REQUIRE(f.Deliver(kept).status.ok());
+
+  JournalRecoveryReport rep;
+  f.CrashAndRestart(&rep);
+  CHECK(rep.revoked == 1);
+  CHECK(rep.records == 1);
+  auto files = ListDir(f.Box("alice") + "/new");
+  REQUIRE(files.size() == 1);
+  CHECK(ReadFile(f.Box("alice") + "/new/" + files[0]) == "Return-Path: <a@b>\r\n" + kept);
+}
+
 TEST_CASE("journal: large (spilled) messages keep the per-file fsync path", "[store][journal]") {
   Fixture f;
   std::string big(MaildirDelivery::kSpillThreshold + 1000, 'b');
