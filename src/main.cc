@@ -7,6 +7,7 @@
 //   mailnest mailboxes [--config FILE]
 #include <fmt/format.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -29,6 +30,8 @@
 #include "store/journal_recovery.h"
 #include "store/journal_recovery_retry.h"
 #include "store/mailbox_stats.h"
+#include "store/maildir_name.h"
+#include "store/tmp_debris.h"
 #include "uv/loop.h"
 
 namespace mailnest {
@@ -144,6 +147,8 @@ int RunMailboxes(const Config& config) {
 
 // Runs the servers until SIGINT/SIGTERM, then shuts down gracefully.
 int RunServers(const Config& config) {
+  struct timeval started;  // tmp/ names from before this are not this process's
+  ::gettimeofday(&started, nullptr);
   if (::mkdir(config.mail_root.c_str(), 0700) != 0 && errno != EEXIST) {
     // Only the root; mailboxes are created on first delivery off the loop.
     fmt::print(stderr, "mailnest: cannot create mail_root {}: {}\n", config.mail_root, strerror(errno));
@@ -160,6 +165,25 @@ int RunServers(const Config& config) {
     if (!l->opened()) {
       fmt::print(stderr, "mailnest: {}\n", l->open_error());
       return 1;
+    }
+  }
+
+  // Before any delivery: remove what crashed runs left in tmp/ (partial
+  // spill files, orphans of messages the journal restores), which would
+  // otherwise stay 36 hours, on a disk that may be full (store/tmp_debris.h).
+  {
+    TmpDebrisOptions debris;
+    debris.mail_root = config.mail_root;
+    debris.host = SanitizeMaildirHost(config.hostname);
+    debris.self_pid = ::getpid();
+    debris.started_sec = started.tv_sec;
+    debris.started_usec = started.tv_usec;
+    TmpDebrisReport swept;
+    if (Status s = RemoveTmpDebris(debris, nullptr, &swept); !s.ok()) {
+      smtp_log.Warn("", "tmp/ cleanup skipped: {}", s.message());
+    } else if (swept.removed > 0) {
+      smtp_log.Info("", "removed {} tmp/ file(s) ({} octets) left by mailnest processes that no longer run",
+                    swept.removed, swept.bytes);
     }
   }
 

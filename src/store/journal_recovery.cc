@@ -10,6 +10,7 @@
 #include "store/mailbox_path.h"
 #include "store/maildir_files.h"
 #include "store/maildir_name.h"
+#include "store/tmp_debris.h"
 
 namespace mailnest {
 
@@ -87,6 +88,9 @@ class Replayer {
       Status s = ApplyCopy(rec, dir);
       if (!s.ok()) return s;
       if (progress_) progress_->done.insert(key);
+      // The crash may have left the message's own tmp/ file (written, not
+      // yet renamed): the copy in new/ or cur/ supersedes it.
+      if (env_->Unlink(dir + "/tmp/" + TmpNameOf(rec.final_name)).ok()) ++report_->superseded_tmp;
     }
     return Status::Ok();
   }

@@ -13,7 +13,8 @@
 //   - present but different  → repaired: rewritten from the record (a
 //                              crash tore it before the checkpoint);
 //   - absent                 → restored into new/ (published never, or
-//                              lost with the page cache).
+//                              lost with the page cache);
+// and the message's own tmp/ file, if the crash left it there, is removed.
 // Every write is durable (tmp/ O_EXCL, fsync, rename, fsync dir). Then the
 // journal file is removed. A record naming an invalid mailbox is skipped
 // and counted; so is a record revoked by a later revocation record (its
@@ -42,6 +43,7 @@ struct JournalRecoveryReport {
   uint64_t restored = 0;
   uint64_t repaired = 0;
   uint64_t invalid = 0;      // mailbox copies skipped (name fails validation)
+  uint64_t superseded_tmp = 0;  // tmp/ files of restored or intact messages, removed
   uint64_t revoked = 0;      // records skipped: refused (451) after their sync
   uint64_t done_before = 0;  // mailbox copies an earlier try (same progress) handled
   uint64_t ignored_bytes = 0;  // after the live records: retired, torn or zero fill

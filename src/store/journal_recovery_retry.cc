@@ -47,8 +47,9 @@ void JournalRecoveryRetry::Run() {
 
 std::string DescribeRecovery(const JournalRecoveryReport& r) {
   return fmt::format("journal recovery: {} journal(s), {} records: {} intact, {} restored, {} repaired, "
-                     "{} skipped (invalid mailbox), {} revoked (refused with 451)",
-                     r.journals, r.records, r.intact, r.restored, r.repaired, r.invalid, r.revoked);
+                     "{} skipped (invalid mailbox), {} revoked (refused with 451), {} superseded tmp/ file(s) removed",
+                     r.journals, r.records, r.intact, r.restored, r.repaired, r.invalid, r.revoked,
+                     r.superseded_tmp);
 }
 
 }  // namespace mailnest

@@ -158,3 +158,29 @@ def test_recovery_on_a_full_disk_serves_and_restores_once_space_is_freed(small_f
     assert sorted(p.read_bytes() for p in mn2.new_files("alice")) == before
     assert wait_for(lambda: "0 intact, 3 restored" in mn2.logs() and "succeeded" in mn2.logs())
     assert not any(p.suffix == ".journal" for p in (root / ".journal").iterdir())
+
+
+def test_start_removes_tmp_debris_of_dead_processes_only(mailnest_factory):
+    """A large message is being spilled to tmp/ when the server is killed; the next
+    start removes that partial file (it carries the dead process's pid) at once, not
+    36 hours later, and keeps a file whose pid runs."""
+    mn = mailnest_factory(name="a")
+    s = smtplib.SMTP("127.0.0.1", mn.smtp_port, timeout=10)
+    s.ehlo("client.test")
+    s.mail("sender@remote.test")
+    s.rcpt("alice@localhost")
+    s.putcmd("data")
+    assert s.getreply()[0] == 354
+    s.sock.sendall(b"Subject: big\r\n\r\n" + (b"y" * 78 + b"\r\n") * 6000)  # 480 kB, no final dot
+    assert wait_for(lambda: any(p.stat().st_size > 256 * 1024 for p in mn.tmp_files("alice")))
+    mn.stop(sig=signal.SIGKILL)
+    s.close()
+    spill = mn.tmp_files("alice")
+    assert len(spill) == 1
+    host = mn.config["hostname"]
+    live = mn.maildir("alice") / "tmp" / f"{int(time.time())}.M1P1Q0.{host}"  # pid 1 always runs
+    live.write_bytes(b"a delivery of a running process")
+
+    mn2 = mailnest_factory(name="b", mail_root=mn.mail_root)
+    assert mn2.tmp_files("alice") == [live]
+    assert "removed 1 tmp/ file(s)" in mn2.logs()
