@@ -29,6 +29,7 @@
 #include "store/delivery_journal.h"
 #include "store/journal_recovery.h"
 #include "store/journal_recovery_retry.h"
+#include "store/journal_space.h"
 #include "store/mailbox_stats.h"
 #include "store/maildir_name.h"
 #include "store/tmp_debris.h"
@@ -145,6 +146,37 @@ int RunMailboxes(const Config& config) {
   return 0;
 }
 
+// The delivery journal sized to the free space, or null (logged) when the
+// disk is too full for it or it cannot be opened: deliveries then use the
+// per-file fsync path, and POP3 serves either way (store/journal_space.h).
+std::unique_ptr<DeliveryJournal> OpenJournal(uv_loop_t* loop, const Config& config, Logger* log) {
+  JournalOptions jo;
+  jo.mail_root = config.mail_root;
+  jo.checkpoint_ms = config.store.journal_checkpoint_ms;
+  jo.checkpoint_bytes = uint64_t{config.store.journal_checkpoint_mib} << 20;
+  const uint64_t wanted = jo.prealloc_bytes;
+  uint64_t free_bytes = 0;
+  if (Status s = FreeBytes(config.mail_root, &free_bytes); s.ok()) {
+    jo.prealloc_bytes = JournalPreallocFor(free_bytes, wanted);
+    if (jo.prealloc_bytes == 0) {
+      log->Warn("", "delivery journal off: only {} bytes free on mail_root; every message is made durable "
+                "by its own fsyncs (store.journal false) until a restart with more space",
+                free_bytes);
+      return nullptr;
+    }
+    if (jo.prealloc_bytes < wanted) {
+      log->Warn("", "delivery journal files sized to {} bytes each (wanted {}): only {} bytes free on mail_root",
+                jo.prealloc_bytes, wanted, free_bytes);
+    }
+  }
+  auto journal = std::make_unique<DeliveryJournal>(loop, jo);
+  if (Status s = journal->Open(); !s.ok()) {
+    log->Warn("", "delivery journal off, every message is made durable by its own fsyncs: {}", s.message());
+    return nullptr;
+  }
+  return journal;
+}
+
 // Runs the servers until SIGINT/SIGTERM, then shuts down gracefully.
 int RunServers(const Config& config) {
   struct timeval started;  // tmp/ names from before this are not this process's
@@ -219,15 +251,7 @@ int RunServers(const Config& config) {
     Loop loop;
     std::unique_ptr<DeliveryJournal> journal;
     if (config.smtp.listen.enabled && config.store.fsync && config.store.journal) {
-      JournalOptions jo;
-      jo.mail_root = config.mail_root;
-      jo.checkpoint_ms = config.store.journal_checkpoint_ms;
-      jo.checkpoint_bytes = uint64_t{config.store.journal_checkpoint_mib} << 20;
-      journal = std::make_unique<DeliveryJournal>(loop.get(), jo);
-      if (Status s = journal->Open(); !s.ok()) {
-        fmt::print(stderr, "mailnest: delivery journal: {}\n", s.message());
-        return 1;
-      }
+      journal = OpenJournal(loop.get(), config, &smtp_log);
     }
     std::unique_ptr<SmtpServer> smtp;
     std::unique_ptr<Pop3Server> pop3;

@@ -425,6 +425,16 @@ Status DeliveryJournal::SyncFile(File* file) {
   return s;
 }
 
+void DeliveryJournal::ShrinkToPrealloc(File* file, uint64_t end) {
+  // Records past the zero-filled part appended to the file (a busy second);
+  // now retired, they would hold that space until the clean stop. On a full
+  // disk it is better back in the filesystem. Best effort: a failure only
+  // leaves the file longer, and retired bytes are never read as records.
+  if (end > std::max<uint64_t>(opts_.prealloc_bytes, kJournalHeaderSize)) {
+    env_->Truncate(file->fd, std::max<uint64_t>(opts_.prealloc_bytes, kJournalHeaderSize));
+  }
+}
+
 Status DeliveryJournal::Revoke(Job* job) {
   // Same file, same generation as the record: the file cannot be
   // checkpointed meanwhile, since this job still counts as unfinished.
@@ -460,9 +470,14 @@ Status DeliveryJournal::Checkpoint(File* file) {
   if (s.ok()) s = SyncFile(file);
   if (s.ok()) {
     ++file->generation;
-    std::lock_guard<std::mutex> l(file->tail_mu);
-    file->offset = marker.size();
-    file->has_records = false;
+    uint64_t end;
+    {
+      std::lock_guard<std::mutex> l(file->tail_mu);
+      end = file->offset;
+      file->offset = marker.size();
+      file->has_records = false;
+    }
+    ShrinkToPrealloc(file, end);
   }
   return s;
 }

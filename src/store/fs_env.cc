@@ -167,6 +167,13 @@ class PosixFsEnv final : public FsEnv {
     return Status::Ok();
   }
 
+  Status Truncate(int fd, uint64_t size) override {
+    for (;;) {
+      if (::ftruncate(fd, static_cast<off_t>(size)) == 0) return Status::Ok();
+      if (errno != EINTR) return Error("ftruncate", fmt::format("fd {}", fd), errno, nullptr);
+    }
+  }
+
   Status TryLock(int fd, bool* held_elsewhere) override {
     *held_elsewhere = false;
     if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return Status::Ok();

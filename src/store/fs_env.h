@@ -101,6 +101,10 @@ class FsEnv {
   // flock(fd, LOCK_EX|LOCK_NB). OK with *held_elsewhere = true when another
   // open file description holds the lock (a live process owns the file).
   virtual Status TryLock(int fd, bool* held_elsewhere) = 0;
+
+  // ftruncate(fd, size): the file ends at `size` (its blocks past it are
+  // freed). Not durable until a later sync.
+  virtual Status Truncate(int fd, uint64_t size) = 0;
 };
 
 // The process-wide POSIX implementation; never null, never freed.

@@ -184,3 +184,43 @@ def test_start_removes_tmp_debris_of_dead_processes_only(mailnest_factory):
     mn2 = mailnest_factory(name="b", mail_root=mn.mail_root)
     assert mn2.tmp_files("alice") == [live]
     assert "removed 1 tmp/ file(s)" in mn2.logs()
+
+
+def journal_sizes(root):
+    d = root / ".journal"
+    return sorted(p.stat().st_size for p in d.iterdir() if p.suffix == ".journal") if d.exists() else []
+
+
+def test_starts_with_6_mib_free_journal_sized_to_fit(small_fs, mailnest_factory):
+    """Two 4 MiB journal files do not fit: they are made smaller, and SMTP and POP3 work."""
+    fs = small_fs(6)
+    root = fs.path / "mail"
+    mn = mailnest_factory(mail_root=root)
+    assert "delivery journal files sized to" in mn.logs()
+    sizes = journal_sizes(root)
+    assert len(sizes) == 2 and max(sizes) <= (6 << 20) // 8
+    send(mn, 3)
+    pop = pop3_login(mn)
+    assert pop.stat()[0] == 3
+    pop.quit()
+
+
+def test_starts_on_a_nearly_full_disk_without_the_journal(small_fs, mailnest_factory):
+    """With almost nothing free the journal is off (logged): mail still gets the
+    per-file fsync path while it fits, and POP3 serves so mail can be deleted."""
+    fs = small_fs(12)
+    root = fs.path / "mail"
+    mn = mailnest_factory(name="a", mail_root=root, store={"journal": False})
+    send(mn, 2)
+    mn.stop()
+    filler = fs.fill()
+    os.truncate(filler, filler.stat().st_size - (512 << 10))  # leave 512 KiB
+    mn2 = mailnest_factory(name="b", mail_root=root)
+    assert "delivery journal off" in mn2.logs()
+    assert journal_sizes(root) == []
+    send(mn2, 1, prefix="late")
+    pop = pop3_login(mn2)
+    assert pop.stat()[0] == 3
+    pop.dele(1)
+    pop.quit()
+    assert len(mn2.all_messages("alice")) == 2

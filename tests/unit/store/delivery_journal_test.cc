@@ -276,6 +276,30 @@ TEST_CASE("journal: a message refused after its record was synced is never recov
   CHECK(ReadFile(f.Box("alice") + "/new/" + files[0]) == "Return-Path: <a@b>\r\n" + kept);
 }
 
+TEST_CASE("journal: a checkpoint gives back what a file grew past its zero-filled size", "[store][journal]") {
+  Fixture f;  // 64 KiB zero-filled per file, no checkpoint on its own
+  auto sizes = [&] {
+    std::vector<uint64_t> out;
+    for (const auto& n : ListDir(JournalDir(f.opts.mail_root))) {
+      out.push_back(ReadFile(JournalDir(f.opts.mail_root) + "/" + n).size());
+    }
+    return out;
+  };
+  for (int i = 0; i < 6; ++i) {
+    REQUIRE(f.Deliver("Subject: " + std::to_string(i) + "\r\n\r\n" + std::string(30000, 'g') + "\r\n").status.ok());
+  }
+  const std::vector<uint64_t> grown = sizes();
+  CHECK(*std::max_element(grown.begin(), grown.end()) > 150000);  // appended past the 64 KiB
+  REQUIRE(f.Barrier().ok());
+  CHECK(sizes() == std::vector<uint64_t>{64 * 1024, 64 * 1024});
+  // Still a working journal: records after the truncation are recovered.
+  REQUIRE(f.Deliver("Subject: after\r\n\r\nz\r\n").status.ok());
+  JournalRecoveryReport rep;
+  f.CrashAndRestart(&rep);
+  CHECK(rep.records == 1);
+  CHECK(ListDir(f.Box("alice") + "/new").size() == 7);
+}
+
 TEST_CASE("journal: large (spilled) messages keep the per-file fsync path", "[store][journal]") {
   Fixture f;
   std::string big(MaildirDelivery::kSpillThreshold + 1000, 'b');
