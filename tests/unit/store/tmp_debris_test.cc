@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -92,10 +93,11 @@ TEST_CASE("start-up cleanup removes tmp/ files of dead processes of ours, never 
   REQUIRE(RemoveTmpDebris(o, nullptr, &rep).ok());
   CHECK(rep.removed == 4);
   CHECK(rep.bytes == 1000 + 5 + 21 + 5);
-  CHECK(ListDir(r.mail + "/alice/tmp") ==
-        std::vector<std::string>{TmpName(now - 10, 1, "here"), TmpName(now - 10, dead, "elsewhere"),
-                                 TmpName(now - 10, dead, "here") + "-dir", TmpName(now + 100, ::getpid(), "here"),
-                                 "unrelated"});
+  std::vector<std::string> kept{TmpName(now - 10, 1, "here"), TmpName(now - 10, dead, "elsewhere"),
+                                TmpName(now - 10, dead, "here") + "-dir", TmpName(now + 100, ::getpid(), "here"),
+                                "unrelated"};
+  std::sort(kept.begin(), kept.end());
+  CHECK(ListDir(r.mail + "/alice/tmp") == kept);
   CHECK(ListDir(r.mail + "/bob/tmp").empty());
   CHECK(ListDir(r.mail + "/.journal").size() == 1);
 }
