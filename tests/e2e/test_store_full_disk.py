@@ -224,3 +224,24 @@ def test_starts_on_a_nearly_full_disk_without_the_journal(small_fs, mailnest_fac
     pop.dele(1)
     pop.quit()
     assert len(mn2.all_messages("alice")) == 2
+
+
+def test_pop3_lists_and_serves_messages_whose_move_into_cur_fails(small_fs, mailnest_factory):
+    """On a full ext4, moving new/ into cur/ at login needs new directory blocks for
+    cur/ and fails with ENOSPC for most messages: they are still listed and served,
+    from new/, and the failure is logged."""
+    fs = small_fs(16, kind="ext4")
+    root = fs.path / "mail"
+    mn = mailnest_factory(mail_root=root)
+    bodies = send(mn, 300, size=20)
+    fs.fill()
+    pop = pop3_login(mn)
+    assert pop.stat()[0] == 300
+    assert len(list((root / "alice" / "cur").iterdir())) < 300  # most moves failed
+    last = b"\r\n".join(pop.retr(300)[1]) + b"\r\n"
+    assert last.endswith(bodies[-1].encode())
+    uidls = [line.split()[1] for line in pop.uidl()[1]]
+    assert len(set(uidls)) == 300
+    pop.quit()
+    assert "new messages could not be moved into cur/ and are served from new/" in mn.logs()
+    assert "No space left on device" in mn.logs()
