@@ -30,6 +30,7 @@
 #include "store/journal_recovery.h"
 #include "store/journal_recovery_retry.h"
 #include "store/journal_space.h"
+#include "store/mailbox_fs.h"
 #include "store/mailbox_stats.h"
 #include "store/maildir_name.h"
 #include "store/tmp_debris.h"
@@ -200,6 +201,10 @@ int RunServers(const Config& config) {
     }
   }
 
+  // A mailbox symlinked to another filesystem is logged once, at its first
+  // delivery, and kept off the journal (store/mailbox_fs.h).
+  SetMailboxFsWarning([log = &smtp_log](const std::string& message) { log->Warn("", "{}", message); });
+
   // Before any delivery: remove what crashed runs left in tmp/ (partial
   // spill files, orphans of messages the journal restores), which would
   // otherwise stay 36 hours, on a disk that may be full (store/tmp_debris.h).
@@ -334,6 +339,7 @@ int RunServers(const Config& config) {
     smtp.reset();
   }
   recovery_retry.reset();  // a try in progress finishes first
+  SetMailboxFsWarning(nullptr);  // the log goes away with this function
   smtp_log.Info("", "mailnest stopped");
   pop3_log.Info("", "mailnest stopped");
   return rc;

@@ -125,6 +125,7 @@ class PosixFsEnv final : public FsEnv {
     info->size = static_cast<uint64_t>(st.st_size);
     info->is_dir = S_ISDIR(st.st_mode);
     info->mode = st.st_mode & 07777;
+    info->dev = static_cast<uint64_t>(st.st_dev);
     Clear(err);
     return Status::Ok();
   }

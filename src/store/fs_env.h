@@ -25,6 +25,7 @@ struct FileInfo {
   uint64_t size = 0;
   bool is_dir = false;
   uint32_t mode = 0;  // permission bits (st_mode & 07777)
+  uint64_t dev = 0;   // st_dev: which filesystem holds it
 };
 
 class FsEnv {

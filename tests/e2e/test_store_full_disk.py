@@ -245,3 +245,26 @@ def test_pop3_lists_and_serves_messages_whose_move_into_cur_fails(small_fs, mail
     pop.quit()
     assert "new messages could not be moved into cur/ and are served from new/" in mn.logs()
     assert "No space left on device" in mn.logs()
+
+
+def test_mailbox_symlinked_to_another_filesystem_stays_off_the_journal(small_fs, mailnest_factory, tmp_path):
+    """The journal's checkpoint syncs mail_root's filesystem only, so a mailbox
+    elsewhere must not rely on it: found at its first delivery, logged, and all
+    its messages get per-file fsync (none has a journal record to replay)."""
+    fs = small_fs(16)
+    root = tmp_path / "mail"
+    root.mkdir()
+    (fs.path / "bob").mkdir()
+    (root / "bob").symlink_to(fs.path / "bob")
+    mn = mailnest_factory(name="a", mail_root=root, store=NO_CHECKPOINT)
+    send(mn, 3, to="bob@localhost")
+    send(mn, 1, to="alice@localhost")
+    send(mn, 1, prefix="again", to="alice@localhost")
+    assert wait_for(lambda: "is not on mail_root's filesystem" in mn.logs())
+    assert mn.logs().count("is not on mail_root's filesystem") == 1
+    mn.stop(sig=signal.SIGKILL)
+
+    mn2 = mailnest_factory(name="b", mail_root=root)
+    # alice's first message took the per-file path too (first delivery), her second the journal.
+    assert "journal recovery: 2 journal(s), 1 records: 1 intact" in mn2.logs()
+    assert len(mn2.new_files("bob")) == 3
