@@ -425,14 +425,13 @@ Status DeliveryJournal::SyncFile(File* file) {
   return s;
 }
 
-void DeliveryJournal::ShrinkToPrealloc(File* file, uint64_t end) {
+void DeliveryJournal::ShrinkToPrealloc(File* file, uint64_t end, uint64_t marker_size) {
   // Records past the zero-filled part appended to the file (a busy second);
   // now retired, they would hold that space until the clean stop. On a full
   // disk it is better back in the filesystem. Best effort: a failure only
   // leaves the file longer, and retired bytes are never read as records.
-  if (end > std::max<uint64_t>(opts_.prealloc_bytes, kJournalHeaderSize)) {
-    env_->Truncate(file->fd, std::max<uint64_t>(opts_.prealloc_bytes, kJournalHeaderSize));
-  }
+  const uint64_t keep = std::max<uint64_t>(opts_.prealloc_bytes, marker_size);
+  if (end > keep) env_->Truncate(file->fd, keep);
 }
 
 Status DeliveryJournal::Revoke(Job* job) {
@@ -477,7 +476,7 @@ Status DeliveryJournal::Checkpoint(File* file) {
       file->offset = marker.size();
       file->has_records = false;
     }
-    ShrinkToPrealloc(file, end);
+    ShrinkToPrealloc(file, end, marker.size());
   }
   return s;
 }

@@ -141,8 +141,9 @@ class DeliveryJournal {
   // was refused): recovery then skips that record. Publisher thread.
   Status Revoke(Job* job);
   // After a checkpoint: gives back the blocks past prealloc_bytes that the
-  // file grew into (end: where its records ended). Checkpointer thread.
-  void ShrinkToPrealloc(File* file, uint64_t end);
+  // file grew into (end: where its records ended; the new marker, of
+  // marker_size, always stays). Checkpointer thread.
+  void ShrinkToPrealloc(File* file, uint64_t end, uint64_t marker_size);
   static uint64_t TailOf(File* file);  // file->offset, read under its tail_mu
   // done(IoError) later on the loop: Submit or Barrier after Close.
   void RefuseClosed(Done done);

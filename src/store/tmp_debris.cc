@@ -3,8 +3,10 @@
 #include <signal.h>
 
 #include <cerrno>
+#include <set>
 #include <vector>
 
+#include "store/delivery_journal.h"
 #include "store/fs_env.h"
 #include "store/mailbox_path.h"
 
@@ -30,6 +32,31 @@ bool Expect(std::string_view s, size_t* i, char c) {
   if (*i >= s.size() || s[*i] != c) return false;
   ++*i;
   return true;
+}
+
+// Pids in the names of journal files some process holds locked: those
+// processes run, maybe in another pid namespace (containers sharing the mail
+// root, where kill() cannot see them). Journal files are named
+// "<sec>.M<usec>P<pid>Q<seq>-a.journal" (store/delivery_journal.h).
+std::set<int64_t> PidsHoldingJournals(const std::string& mail_root, FsEnv* env) {
+  std::set<int64_t> out;
+  const std::string dir = JournalDir(mail_root);
+  std::vector<std::string> names;
+  if (!env->ListDir(dir, &names).ok()) return out;
+  for (const std::string& name : names) {
+    if (!name.ends_with(".journal")) continue;
+    size_t i = name.find(".M");
+    if (i == std::string::npos || (i = name.find('P', i)) == std::string::npos) continue;
+    ++i;
+    int64_t pid = 0;
+    if (!Digits(name, &i, &pid) || !Expect(name, &i, 'Q')) continue;
+    int fd = -1;
+    if (!env->OpenRead(dir + "/" + name, &fd).ok()) continue;
+    bool held = false;
+    if (env->TryLock(fd, &held).ok() && held) out.insert(pid);
+    env->Close(fd);  // drops our lock if we got it
+  }
+  return out;
 }
 
 bool ProcessRuns(int64_t pid) {
@@ -63,6 +90,7 @@ Status RemoveTmpDebris(const TmpDebrisOptions& opts, FsEnv* env, TmpDebrisReport
   if (!env) env = DefaultFsEnv();
   *report = TmpDebrisReport{};
   auto alive = opts.alive ? opts.alive : ProcessRuns;
+  const std::set<int64_t> journal_pids = PidsHoldingJournals(opts.mail_root, env);
   std::vector<std::string> boxes;
   int err = 0;
   Status s = env->ListDir(opts.mail_root, &boxes, &err);
@@ -79,7 +107,8 @@ Status RemoveTmpDebris(const TmpDebrisOptions& opts, FsEnv* env, TmpDebrisReport
                   (parts.pid == opts.self_pid
                        ? (parts.sec < opts.started_sec ||
                           (parts.sec == opts.started_sec && parts.usec < opts.started_usec))
-                       : !alive(parts.pid));
+                       : !alive(parts.pid)) &&
+                  !journal_pids.count(parts.pid);
       FileInfo info;
       const std::string path = tmp + "/" + name;
       if (dead && env->Stat(path, &info).ok() && !info.is_dir && env->Unlink(path).ok()) {

@@ -14,7 +14,11 @@
 // kept; so is a file whose pid now belongs to another running program (a
 // reused pid after a reboot), which the 36-hour rule still catches. Our own
 // pid counts as dead only for files named before this process started (a
-// restarted container often gets the same pid).
+// restarted container often gets the same pid). A process in another pid
+// namespace (a container sharing the mail root) is invisible to kill(), so
+// a pid whose journal file (.journal/…P<pid>Q…) is locked counts as running
+// too. Gap: such a process running with the journal off has no lock to show,
+// and its tmp/ files may be taken for debris if the pid is free here.
 //
 // Blocking; runs on the main thread before the loop starts (or any thread).
 #pragma once

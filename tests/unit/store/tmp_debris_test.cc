@@ -1,5 +1,7 @@
 #include "store/tmp_debris.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -83,6 +85,14 @@ TEST_CASE("start-up cleanup removes tmp/ files of dead processes of ours, never 
   ::mkdir((t + TmpName(now - 10, dead, "here") + "-dir").c_str(), 0700);
   WriteFile(r.mail + "/bob/tmp/" + TmpName(now - 10, dead, "here"), "bob's");
   WriteFile(r.mail + "/.journal/" + TmpName(now - 10, dead, "here"), "not a mailbox");
+  // A process in another pid namespace: kill() cannot see it, its locked journal shows it runs.
+  const int64_t hidden = DeadPid();
+  WriteFile(t + TmpName(now - 10, hidden, "here"), "a spill in progress elsewhere");
+  const std::string journal = r.mail + "/.journal/" + TmpName(now - 10, hidden, "x") + "-a.journal";
+  WriteFile(journal, "");
+  int jfd = ::open(journal.c_str(), O_RDONLY | O_CLOEXEC);
+  REQUIRE(jfd >= 0);
+  REQUIRE(::flock(jfd, LOCK_EX | LOCK_NB) == 0);
 
   TmpDebrisOptions o;
   o.mail_root = r.mail;
@@ -93,13 +103,15 @@ TEST_CASE("start-up cleanup removes tmp/ files of dead processes of ours, never 
   REQUIRE(RemoveTmpDebris(o, nullptr, &rep).ok());
   CHECK(rep.removed == 4);
   CHECK(rep.bytes == 1000 + 5 + 21 + 5);
+  ::close(jfd);
   std::vector<std::string> kept{TmpName(now - 10, 1, "here"), TmpName(now - 10, dead, "elsewhere"),
+                                TmpName(now - 10, hidden, "here"),
                                 TmpName(now - 10, dead, "here") + "-dir", TmpName(now + 100, ::getpid(), "here"),
                                 "unrelated"};
   std::sort(kept.begin(), kept.end());
   CHECK(ListDir(r.mail + "/alice/tmp") == kept);
   CHECK(ListDir(r.mail + "/bob/tmp").empty());
-  CHECK(ListDir(r.mail + "/.journal").size() == 1);
+  CHECK(ListDir(r.mail + "/.journal").size() == 2);
 }
 
 TEST_CASE("recovery removes the tmp/ file its restored message superseded, even of a live pid",
