@@ -135,10 +135,15 @@ def test_recovery_on_a_full_disk_serves_and_restores_once_space_is_freed(small_f
     fs = small_fs(12)
     root = fs.path / "mail"
     mn = mailnest_factory(name="a", mail_root=root, store=NO_CHECKPOINT)
+    # A mailbox's first delivery takes the per-file fsync path (store/mailbox_fs.h):
+    # durable on its own, it is not part of what the crash below can lose.
+    send(mn, 1, prefix="warm")
+    warm = mn.new_files("alice")
     send(mn, 3)
-    before = sorted(p.read_bytes() for p in mn.new_files("alice"))
+    journaled = [p for p in mn.new_files("alice") if p not in warm]
+    before = sorted(p.read_bytes() for p in journaled)
     mn.stop(sig=signal.SIGKILL)
-    for p in mn.new_files("alice"):
+    for p in journaled:
         p.unlink()  # the renames never reached the disk
     # Every record is in the "-a" file (no checkpoint ran); without the empty
     # "-b" one, recovery cannot free space by removing it first.
@@ -150,7 +155,7 @@ def test_recovery_on_a_full_disk_serves_and_restores_once_space_is_freed(small_f
     mn2 = mailnest_factory(name="b", mail_root=root, store={"journal": False, "recovery_retry_ms": 100})
     assert "journal recovery failed, serving anyway" in mn2.logs()
     pop = pop3_login(mn2)  # POP3 serves on the full disk
-    assert pop.stat()[0] == 0
+    assert pop.stat()[0] == 1  # the warm-up message; the others are not restored yet
     pop.quit()
 
     fs.unfill()
