@@ -7,7 +7,6 @@
 //   mailnest mailboxes [--config FILE]
 #include <fmt/format.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -27,13 +26,8 @@
 #include "pop3/pop3_server.h"
 #include "smtp/smtp_server.h"
 #include "store/delivery_journal.h"
-#include "store/journal_recovery.h"
-#include "store/journal_recovery_retry.h"
-#include "store/journal_space.h"
-#include "store/mailbox_fs.h"
+#include "store/store_startup.h"
 #include "store/mailbox_stats.h"
-#include "store/maildir_name.h"
-#include "store/tmp_debris.h"
 #include "uv/loop.h"
 
 namespace mailnest {
@@ -147,41 +141,8 @@ int RunMailboxes(const Config& config) {
   return 0;
 }
 
-// The delivery journal sized to the free space, or null (logged) when the
-// disk is too full for it or it cannot be opened: deliveries then use the
-// per-file fsync path, and POP3 serves either way (store/journal_space.h).
-std::unique_ptr<DeliveryJournal> OpenJournal(uv_loop_t* loop, const Config& config, Logger* log) {
-  JournalOptions jo;
-  jo.mail_root = config.mail_root;
-  jo.checkpoint_ms = config.store.journal_checkpoint_ms;
-  jo.checkpoint_bytes = uint64_t{config.store.journal_checkpoint_mib} << 20;
-  const uint64_t wanted = jo.prealloc_bytes;
-  uint64_t free_bytes = 0;
-  if (Status s = FreeBytes(config.mail_root, &free_bytes); s.ok()) {
-    jo.prealloc_bytes = JournalPreallocFor(free_bytes, wanted);
-    if (jo.prealloc_bytes == 0) {
-      log->Warn("", "delivery journal off: only {} bytes free on mail_root; every message is made durable "
-                "by its own fsyncs (store.journal false) until a restart with more space",
-                free_bytes);
-      return nullptr;
-    }
-    if (jo.prealloc_bytes < wanted) {
-      log->Warn("", "delivery journal files sized to {} bytes each (wanted {}): only {} bytes free on mail_root",
-                jo.prealloc_bytes, wanted, free_bytes);
-    }
-  }
-  auto journal = std::make_unique<DeliveryJournal>(loop, jo);
-  if (Status s = journal->Open(); !s.ok()) {
-    log->Warn("", "delivery journal off, every message is made durable by its own fsyncs: {}", s.message());
-    return nullptr;
-  }
-  return journal;
-}
-
 // Runs the servers until SIGINT/SIGTERM, then shuts down gracefully.
 int RunServers(const Config& config) {
-  struct timeval started;  // tmp/ names from before this are not this process's
-  ::gettimeofday(&started, nullptr);
   if (::mkdir(config.mail_root.c_str(), 0700) != 0 && errno != EEXIST) {
     // Only the root; mailboxes are created on first delivery off the loop.
     fmt::print(stderr, "mailnest: cannot create mail_root {}: {}\n", config.mail_root, strerror(errno));
@@ -201,62 +162,16 @@ int RunServers(const Config& config) {
     }
   }
 
-  // A mailbox symlinked to another filesystem is logged once, at its first
-  // delivery, and kept off the journal (store/mailbox_fs.h).
-  SetMailboxFsWarning([log = &smtp_log](const std::string& message) { log->Warn("", "{}", message); });
-
-  // Before any delivery: remove what crashed runs left in tmp/ (partial
-  // spill files, orphans of messages the journal restores), which would
-  // otherwise stay 36 hours, on a disk that may be full (store/tmp_debris.h).
-  {
-    TmpDebrisOptions debris;
-    debris.mail_root = config.mail_root;
-    debris.host = SanitizeMaildirHost(config.hostname);
-    debris.self_pid = ::getpid();
-    debris.started_sec = started.tv_sec;
-    debris.started_usec = started.tv_usec;
-    TmpDebrisReport swept;
-    if (Status s = RemoveTmpDebris(debris, nullptr, &swept); !s.ok()) {
-      smtp_log.Warn("", "tmp/ cleanup skipped: {}", s.message());
-    } else if (swept.removed > 0) {
-      smtp_log.Info("", "removed {} tmp/ file(s) ({} octets) left by mailnest processes that no longer run",
-                    swept.removed, swept.bytes);
-    }
-  }
-
-  // Before anything is served: put back every message a crashed run had
-  // acknowledged but not yet checkpointed (store/journal_recovery.h). If
-  // that fails (a full disk), serve anyway, POP3 included so users can
-  // delete mail, and retry in the background (store/journal_recovery_retry.h).
-  std::unique_ptr<JournalRecoveryRetry> recovery_retry;
-  {
-    JournalRecoveryReport recovered;
-    JournalRecoveryProgress progress;
-    if (Status s = RecoverJournals(config.mail_root, nullptr, &recovered, &progress); !s.ok()) {
-      smtp_log.Error("", "journal recovery failed, serving anyway; messages not yet restored appear when a "
-                     "retry (every {} ms) succeeds, nothing was removed: {}",
-                     config.store.recovery_retry_ms, s.message());
-      recovery_retry = std::make_unique<JournalRecoveryRetry>(
-          config.mail_root, config.store.recovery_retry_ms, std::move(progress),
-          [log = &smtp_log, last = std::string()](const Status& st, const JournalRecoveryReport& r,
-                                                  uint64_t attempt) mutable {
-            if (st.ok()) return log->Info("", "{} (retry {} succeeded)", DescribeRecovery(r), attempt);
-            if (st.message() == last) return log->Debug("", "journal recovery retry {} failed again", attempt);
-            last = st.message();
-            log->Warn("", "journal recovery retry {} failed, retrying: {}", attempt, st.message());
-          });
-      recovery_retry->Start();
-    } else if (recovered.journals > 0) {
-      smtp_log.Info("", "{}", DescribeRecovery(recovered));
-    }
-  }
+  // Before anything is served: tmp/ debris of crashed runs removed, their
+  // journals recovered (or retried in the background on a full disk).
+  auto store_startup = std::make_unique<StoreStartup>(config, &smtp_log);
 
   int rc = 0;
   {
     Loop loop;
     std::unique_ptr<DeliveryJournal> journal;
     if (config.smtp.listen.enabled && config.store.fsync && config.store.journal) {
-      journal = OpenJournal(loop.get(), config, &smtp_log);
+      journal = OpenJournal(loop.get(), config, &smtp_log);  // null: per-file fsync (logged)
     }
     std::unique_ptr<SmtpServer> smtp;
     std::unique_ptr<Pop3Server> pop3;
@@ -338,8 +253,7 @@ int RunServers(const Config& config) {
     pop3.reset();
     smtp.reset();
   }
-  recovery_retry.reset();  // a try in progress finishes first
-  SetMailboxFsWarning(nullptr);  // the log goes away with this function
+  store_startup.reset();
   smtp_log.Info("", "mailnest stopped");
   pop3_log.Info("", "mailnest stopped");
   return rc;
