@@ -27,7 +27,7 @@
 #include "pop3/pop3_server.h"
 #include "smtp/smtp_server.h"
 #include "store/delivery_journal.h"
-#include "store/journal_recovery.h"
+#include "store/store_startup.h"
 #include "store/mailbox_stats.h"
 #include "uv/loop.h"
 
@@ -170,35 +170,16 @@ int RunServers(Config config) {
     pop3_log.Warn("", "{}", fds.warning);
   }
 
-  // Before anything is served: put back every message a crashed run had
-  // acknowledged but not yet checkpointed (store/journal_recovery.h).
-  JournalRecoveryReport recovered;
-  if (Status s = RecoverJournals(config.mail_root, nullptr, &recovered); !s.ok()) {
-    fmt::print(stderr, "mailnest: journal recovery failed (nothing was removed; fix and restart): {}\n",
-               s.message());
-    return 1;
-  }
-  if (recovered.journals > 0) {
-    smtp_log.Info("", "journal recovery: {} journal(s), {} records: {} intact, {} restored, {} repaired, "
-                  "{} skipped (invalid mailbox)",
-                  recovered.journals, recovered.records, recovered.intact, recovered.restored,
-                  recovered.repaired, recovered.invalid);
-  }
+  // Before anything is served: tmp/ debris of crashed runs removed, their
+  // journals recovered (or retried in the background on a full disk).
+  auto store_startup = std::make_unique<StoreStartup>(config, &smtp_log);
 
   int rc = 0;
   {
     Loop loop;
     std::unique_ptr<DeliveryJournal> journal;
     if (config.smtp.listen.enabled && config.store.fsync && config.store.journal) {
-      JournalOptions jo;
-      jo.mail_root = config.mail_root;
-      jo.checkpoint_ms = config.store.journal_checkpoint_ms;
-      jo.checkpoint_bytes = uint64_t{config.store.journal_checkpoint_mib} << 20;
-      journal = std::make_unique<DeliveryJournal>(loop.get(), jo);
-      if (Status s = journal->Open(); !s.ok()) {
-        fmt::print(stderr, "mailnest: delivery journal: {}\n", s.message());
-        return 1;
-      }
+      journal = OpenJournal(loop.get(), config, &smtp_log);  // null: per-file fsync (logged)
     }
     std::unique_ptr<SmtpServer> smtp;
     std::unique_ptr<Pop3Server> pop3;
@@ -280,6 +261,7 @@ int RunServers(Config config) {
     pop3.reset();
     smtp.reset();
   }
+  store_startup.reset();
   smtp_log.Info("", "mailnest stopped");
   pop3_log.Info("", "mailnest stopped");
   return rc;

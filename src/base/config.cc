@@ -153,6 +153,7 @@ Status ParseStore(const json& j, StoreConfig* c) {
   MN_TRY(r.Bool("journal", &c->journal));
   MN_TRY(r.Uint("journal_checkpoint_ms", &c->journal_checkpoint_ms, 10, 60000));
   MN_TRY(r.Uint("journal_checkpoint_mib", &c->journal_checkpoint_mib, 1, 4096));
+  MN_TRY(r.Uint("recovery_retry_ms", &c->recovery_retry_ms, 10, 3600000));
   return r.CheckNoUnknownKeys();
 }
 

@@ -69,6 +69,9 @@ struct StoreConfig {
   bool journal = true;
   uint32_t journal_checkpoint_ms = 1000;   // records retired at most this late
   uint32_t journal_checkpoint_mib = 64;    // … or once the journal is this big
+  // A journal recovery that failed at start (a full disk) is retried this
+  // often in the background while the servers run.
+  uint32_t recovery_retry_ms = 5000;
 };
 
 struct UserConfig {

@@ -86,7 +86,9 @@ struct Maildrop::State {
   // Job results.
   Status status;
   std::vector<Entry> entries;
-  std::vector<std::string> to_remove;
+  std::vector<std::string> to_remove;  // "cur/<name>" or "new/<name>"
+  std::vector<std::string> unmoved;    // names left in new/ by a failed move
+  std::string unmoved_error;
   size_t removed = 0;
 
   void ReleaseLock() {  // pool thread (or destructor)
@@ -110,8 +112,8 @@ struct Maildrop::State {
     return Status::Ok();
   }
 
-  // new/<name> → cur/<name>:2, . A name that vanished or cannot be moved
-  // stays where it is and shows up in a later session.
+  // new/<name> → cur/<name>:2, . A name that cannot be moved stays in new/
+  // and is listed from there (AddUnmoved).
   Status MoveNewToCur() {
     std::string new_dir = dir + "/new";
     DIR* d = ::opendir(new_dir.c_str());
@@ -129,7 +131,10 @@ struct Maildrop::State {
       MaildirNameParts parts;
       if (!ParseMaildirName(name, &parts)) continue;
       std::string target = name.find(":2,") == std::string::npos ? name + ":2," : name;
-      env->Rename(new_dir + "/" + name, dir + "/cur/" + target);  // failure: stays in new/
+      if (Status s = env->Rename(new_dir + "/" + name, dir + "/cur/" + target); !s.ok()) {
+        if (unmoved.empty()) unmoved_error = s.message();
+        unmoved.push_back(name);
+      }
     }
     return Status::Ok();
   }
@@ -181,6 +186,29 @@ struct Maildrop::State {
       entries.push_back(std::move(en));
     }
     ::closedir(d);
+    return Status::Ok();
+  }
+
+  // The messages MoveNewToCur could not move, listed from new/ (sizes as
+  // ListCur finds them). One that vanished meanwhile is not listed.
+  void AddUnmoved() {
+    const std::string new_dir = dir + "/new";
+    for (const std::string& name : unmoved) {
+      MaildirNameParts parts;
+      FileInfo info;
+      if (!ParseMaildirName(name, &parts) || !env->Stat(new_dir + "/" + name, &info).ok() || info.is_dir) continue;
+      Entry en;
+      en.msg.file_name = name;
+      en.msg.in_new = true;
+      en.msg.size = parts.size ? *parts.size : info.size;
+      en.unique = std::move(parts.unique);
+      en.time = DeliveryTime(en.unique);
+      entries.push_back(std::move(en));
+    }
+  }
+
+  // Oldest delivery first; then the UIDLs.
+  void SortEntries() {
     std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
       return std::tie(a.time, a.unique, a.msg.file_name) < std::tie(b.time, b.unique, b.msg.file_name);
     });
@@ -190,7 +218,6 @@ struct Maildrop::State {
       bool dup = i > 0 && entries[i].unique == entries[i - 1].unique;
       entries[i].msg.uidl = MakeUidl(dup ? entries[i].msg.file_name : entries[i].unique);
     }
-    return Status::Ok();
   }
 
   void Open() {  // pool thread
@@ -207,19 +234,26 @@ struct Maildrop::State {
     }
     if (!status.ok()) return;
     RemoveStaleTmp();
+    unmoved.clear();
+    unmoved_error.clear();
     status = MoveNewToCur();
     if (status.ok()) status = ListCur();
+    if (status.ok()) {
+      AddUnmoved();
+      SortEntries();
+    }
     if (!status.ok()) ReleaseLock();
   }
 
   void Commit() {  // pool thread
     removed = 0;
     size_t failed = 0;
-    std::string cur_dir = dir + "/cur/";
+    bool from_new = false;
     for (const std::string& name : to_remove) {
-      std::string path = cur_dir + name;
+      std::string path = dir + "/" + name;
       if (env->Unlink(path).ok()) {
         ++removed;
+        from_new |= name.starts_with("new/");
         continue;
       }
       int err = 0;
@@ -230,6 +264,7 @@ struct Maildrop::State {
     status = Status::Ok();
     if (removed > 0 && opts.fsync) {
       Status s = env->SyncDir(dir + "/cur");
+      if (s.ok() && from_new) s = env->SyncDir(dir + "/new");
       if (!s.ok()) status = s;
     }
     if (failed > 0) {
@@ -254,7 +289,7 @@ Maildrop::~Maildrop() {
 }
 
 std::string Maildrop::MessagePath(size_t index) const {
-  return state_->dir + "/cur/" + messages_[index].file_name;
+  return state_->dir + (messages_[index].in_new ? "/new/" : "/cur/") + messages_[index].file_name;
 }
 
 void Maildrop::Open(Done done) {
@@ -279,6 +314,8 @@ void Maildrop::Open(Done done) {
           }
           live_count_ = messages_.size();
           st->entries.clear();
+          unmoved_ = st->unmoved.size();
+          unmoved_error_ = st->unmoved_error;
         }
         done(st->status);
       });
@@ -307,7 +344,7 @@ void Maildrop::Commit(CommitDone done) {
   auto st = state_;
   st->to_remove.clear();
   for (const MaildropMessage& m : messages_) {
-    if (m.deleted) st->to_remove.push_back(m.file_name);
+    if (m.deleted) st->to_remove.push_back((m.in_new ? "new/" : "cur/") + m.file_name);
   }
   // Runs on the loop thread once the files are gone (or were not touched).
   auto finish = [this, st, done = std::move(done)] {

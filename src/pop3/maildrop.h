@@ -5,7 +5,10 @@
 //             flock on <mail_root>/<user>/.mailnest.lock (kernel-held, so it
 //             works across processes and dies with the process); move new/*
 //             into cur/ as "<name>:2," (as Dovecot does); list cur/ into the
-//             message list, oldest delivery first.
+//             message list, oldest delivery first. A message whose move
+//             fails (ENOSPC: cur/ needs a new block on a full disk) is
+//             listed and served from new/ all the same (unmoved() says how
+//             many), so a full disk never hides mail from its owner.
 //   MarkDeleted()/UnmarkAll()  in memory only (DELE/RSET).
 //   Commit()  UPDATE: unlink the marked files (nothing else), fsync cur/,
 //             release the lock.
@@ -48,7 +51,8 @@ struct MaildropOptions {
 };
 
 struct MaildropMessage {
-  std::string file_name;  // name in cur/
+  std::string file_name;  // name in cur/ (in new/ when in_new)
+  bool in_new = false;    // its move into cur/ failed at Open: still in new/
   std::string uidl;       // MakeUidl(unique part of the name)
   uint64_t size = 0;      // octets RETR sends before stuffing (S= or stat)
   bool deleted = false;
@@ -75,6 +79,10 @@ class Maildrop {
   const MaildropMessage& message(size_t index) const { return messages_[index]; }
   std::string MessagePath(size_t index) const;
   size_t live_count() const { return live_count_; }
+  // After Open: messages whose move new/ → cur/ failed (listed from new/),
+  // and the first such failure, for the log.
+  size_t unmoved() const { return unmoved_; }
+  const std::string& unmoved_error() const { return unmoved_error_; }
   uint64_t live_octets() const { return live_octets_; }
 
   void MarkDeleted(size_t index);
@@ -92,6 +100,8 @@ class Maildrop {
   std::vector<MaildropMessage> messages_;
   size_t live_count_ = 0;
   uint64_t live_octets_ = 0;
+  size_t unmoved_ = 0;
+  std::string unmoved_error_;
   bool open_ = false;
   bool busy_ = false;
 };

@@ -347,6 +347,10 @@ void Pop3Session::OpenMaildrop() {
       EnterState(kPop3Transaction);
       Log(LogLevel::kInfo, "maildrop open: {} messages, {} octets", maildrop_->live_count(),
           maildrop_->live_octets());
+      if (maildrop_->unmoved() > 0) {
+        Log(LogLevel::kWarn, "{} new messages could not be moved into cur/ and are served from new/: {}",
+            maildrop_->unmoved(), maildrop_->unmoved_error());
+      }
       ReplyOk(fmt::format("maildrop has {} messages ({} octets)", maildrop_->live_count(),
                           maildrop_->live_octets()));
     } else {

@@ -23,6 +23,7 @@ struct DeliveryJournal::Job {
   Status sealed;         // written by the publisher before its decrement
   Status synced;         // written by the appender before its decrement
   File* file = nullptr;  // the journal file that holds its record
+  std::string record_name;  // the final name its record carries (set by the appender)
 };
 
 // One of the two journal files. Owned by the appender while active, by the
@@ -31,6 +32,10 @@ struct DeliveryJournal::File {
   std::string path;
   int fd = -1;
   uint64_t generation = 1;   // of the marker at offset 0 and the live records
+  // The tail is written by the appender and, for a revocation, by a
+  // publisher (Revoke); tail_mu orders those writes so none overwrites
+  // another. offset and broken are guarded by it.
+  std::mutex tail_mu;
   uint64_t offset = 0;       // where the next batch goes
   bool has_records = false;  // live records since the last marker
   Status broken;             // a failed sync: nothing written here can be trusted
@@ -47,6 +52,11 @@ struct DeliveryJournal::Task {
 };
 
 std::string JournalDir(const std::string& mail_root) { return mail_root + "/.journal"; }
+
+uint64_t DeliveryJournal::TailOf(File* file) {
+  std::lock_guard<std::mutex> l(file->tail_mu);
+  return file->offset;
+}
 
 namespace {
 
@@ -265,7 +275,7 @@ void DeliveryJournal::AppenderMain() {
         tasks_.push_back(Task{nullptr, std::move(barriers), false});
         cp_cv_.notify_all();
       }
-    } else if (active_->has_records && (active_->offset >= opts_.checkpoint_bytes ||
+    } else if (active_->has_records && (TailOf(active_) >= opts_.checkpoint_bytes ||
                                         std::chrono::steady_clock::now() >= checkpoint_due_)) {
       std::vector<Done> none;
       // Other file still being retired (a slow syncfs): keep appending here
@@ -298,8 +308,8 @@ void DeliveryJournal::AppendBatch(std::vector<std::shared_ptr<Job>>* batch) {
     const DeliveryFiles* f = job->files;  // fields the publisher never writes
     std::vector<std::string> names;
     for (const std::string& dir : f->mailbox_dirs) names.push_back(MailboxNameOf(dir));
-    EncodeJournalRecord(file->generation, names, MakeMaildirFileName(f->id, f->host, job->content.size()),
-                        job->content, &records);
+    job->record_name = MakeMaildirFileName(f->id, f->host, job->content.size());
+    EncodeJournalRecord(file->generation, names, job->record_name, job->content, &records);
   }
   // A failed write is retried at the same offset by the next batch (what
   // reached the file may replay after a crash: a duplicate after our 451,
@@ -307,11 +317,18 @@ void DeliveryJournal::AppendBatch(std::vector<std::shared_ptr<Job>>* batch) {
   // dropped dirty pages it reported once, so no later sync can be trusted
   // to cover them (the "fsyncgate" lesson, see SyncFile). Mail then gets
   // 451 until restart.
-  Status s = file->broken;
-  if (s.ok()) s = env_->WriteAt(file->fd, file->offset, records.data(), records.size());
+  // The offset moves on once the write is done, before the sync: a
+  // revocation written meanwhile must go after these records (a failed sync
+  // breaks the file for good anyway).
+  Status s;
+  {
+    std::lock_guard<std::mutex> l(file->tail_mu);
+    s = file->broken;
+    if (s.ok()) s = env_->WriteAt(file->fd, file->offset, records.data(), records.size());
+    if (s.ok()) file->offset += records.size();
+  }
   if (s.ok()) s = SyncFile(file);
   if (s.ok()) {
-    file->offset += records.size();
     if (!file->has_records) {
       file->has_records = true;
       checkpoint_due_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(opts_.checkpoint_ms);
@@ -401,7 +418,38 @@ void DeliveryJournal::CheckpointerMain() {
 
 Status DeliveryJournal::SyncFile(File* file) {
   Status s = env_->DataSync(file->fd);
-  if (!s.ok()) file->broken = Status::IoError("journal unusable since a failed sync: " + s.message());
+  if (!s.ok()) {
+    std::lock_guard<std::mutex> l(file->tail_mu);
+    file->broken = Status::IoError("journal unusable since a failed sync: " + s.message());
+  }
+  return s;
+}
+
+void DeliveryJournal::ShrinkToPrealloc(File* file, uint64_t end, uint64_t marker_size) {
+  // Records past the zero-filled part appended to the file (a busy second);
+  // now retired, they would hold that space until the clean stop. On a full
+  // disk it is better back in the filesystem. Best effort: a failure only
+  // leaves the file longer, and retired bytes are never read as records.
+  const uint64_t keep = std::max<uint64_t>(opts_.prealloc_bytes, marker_size);
+  if (end > keep) env_->Truncate(file->fd, keep);
+}
+
+Status DeliveryJournal::Revoke(Job* job) {
+  // Same file, same generation as the record: the file cannot be
+  // checkpointed meanwhile, since this job still counts as unfinished.
+  File* file = job->file;
+  std::string rec;
+  EncodeJournalRevocation(file->generation, job->record_name, &rec);
+  Status s;
+  {
+    std::lock_guard<std::mutex> l(file->tail_mu);
+    s = file->broken;
+    if (s.ok()) s = env_->WriteAt(file->fd, file->offset, rec.data(), rec.size());
+    if (s.ok()) file->offset += rec.size();
+  }
+  // Durable before the 451: a client that retries must not also get the
+  // refused copy back from recovery after a crash.
+  if (s.ok()) s = SyncFile(file);
   return s;
 }
 
@@ -409,7 +457,11 @@ Status DeliveryJournal::Checkpoint(File* file) {
   // syncfs covers every file and directory entry published so far (they
   // are all on mail_root's filesystem); then a new marker at offset 0
   // retires every record of the file at once.
-  Status s = file->broken;
+  Status s;
+  {
+    std::lock_guard<std::mutex> l(file->tail_mu);
+    s = file->broken;
+  }
   if (s.ok()) s = env_->SyncFs(opts_.mail_root);
   std::string marker;
   EncodeJournalMarker(file->generation + 1, &marker);
@@ -417,8 +469,14 @@ Status DeliveryJournal::Checkpoint(File* file) {
   if (s.ok()) s = SyncFile(file);
   if (s.ok()) {
     ++file->generation;
-    file->offset = marker.size();
-    file->has_records = false;
+    uint64_t end;
+    {
+      std::lock_guard<std::mutex> l(file->tail_mu);
+      end = file->offset;
+      file->offset = marker.size();
+      file->has_records = false;
+    }
+    ShrinkToPrealloc(file, end, marker.size());
   }
   return s;
 }
@@ -459,9 +517,17 @@ void DeliveryJournal::Finish(Job* job, std::vector<Completion>* out) {
   DeliveryFiles* f = job->files;
   Status s = job->synced.ok() ? job->sealed : job->synced;
   if (s.ok()) s = MoveToNew(f);
-  // A failure after the sync leaves the record in the journal: a restart
-  // after a crash would still deliver it (maybe a duplicate, never a loss).
   if (!s.ok()) RemoveCreated(f);
+  // Refused after its record was synced: revoke the record before the 451,
+  // or a restart after a crash would deliver what the client was told to
+  // send again (a duplicate). If even that fails (the file is broken) the
+  // record stays live: a possible duplicate, never a loss.
+  if (!s.ok() && job->synced.ok()) {
+    if (Status r = Revoke(job); !r.ok()) {
+      s = Status::IoError(s.message() + "; its journal record could not be revoked (" + r.message() +
+                          "), so a restart after a crash may deliver it");
+    }
+  }
   out->push_back({std::move(job->done), std::move(s)});
   if (!job->synced.ok()) return;
   bool idle;

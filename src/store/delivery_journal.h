@@ -69,7 +69,10 @@ struct JournalOptions {
   // same tmp/ and new/ contends for their directory locks (perf:
   // rwsem_spin_on_owner), ~15% more CPU per message for no gain in rate.
   uint32_t publishers = 1;
-  uint64_t prealloc_bytes = 4u * 1024 * 1024;     // zero-filled per journal file at Open
+  // Zero-filled per journal file at Open; a checkpoint truncates a file that
+  // grew past it back to this size. main sizes it to the free space
+  // (store/journal_space.h).
+  uint64_t prealloc_bytes = 4u * 1024 * 1024;
 };
 
 // The folder under mail_root that holds every process's journal files.
@@ -134,6 +137,14 @@ class DeliveryJournal {
   Status Checkpoint(File* file);
   // fdatasync of a journal file; a failure marks it broken for good.
   Status SyncFile(File* file);
+  // Appends and syncs a revocation of the job's synced record (its message
+  // was refused): recovery then skips that record. Publisher thread.
+  Status Revoke(Job* job);
+  // After a checkpoint: gives back the blocks past prealloc_bytes that the
+  // file grew into (end: where its records ended; the new marker, of
+  // marker_size, always stays). Checkpointer thread.
+  void ShrinkToPrealloc(File* file, uint64_t end, uint64_t marker_size);
+  static uint64_t TailOf(File* file);  // file->offset, read under its tail_mu
   // done(IoError) later on the loop: Submit or Barrier after Close.
   void RefuseClosed(Done done);
   void PostCompletions(std::vector<Completion> done);

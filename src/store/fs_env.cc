@@ -125,6 +125,7 @@ class PosixFsEnv final : public FsEnv {
     info->size = static_cast<uint64_t>(st.st_size);
     info->is_dir = S_ISDIR(st.st_mode);
     info->mode = st.st_mode & 07777;
+    info->dev = static_cast<uint64_t>(st.st_dev);
     Clear(err);
     return Status::Ok();
   }
@@ -165,6 +166,13 @@ class PosixFsEnv final : public FsEnv {
     if (e != 0) return Error("readdir", path, e, err);
     Clear(err);
     return Status::Ok();
+  }
+
+  Status Truncate(int fd, uint64_t size) override {
+    for (;;) {
+      if (::ftruncate(fd, static_cast<off_t>(size)) == 0) return Status::Ok();
+      if (errno != EINTR) return Error("ftruncate", fmt::format("fd {}", fd), errno, nullptr);
+    }
   }
 
   Status TryLock(int fd, bool* held_elsewhere) override {

@@ -25,6 +25,7 @@ struct FileInfo {
   uint64_t size = 0;
   bool is_dir = false;
   uint32_t mode = 0;  // permission bits (st_mode & 07777)
+  uint64_t dev = 0;   // st_dev: which filesystem holds it
 };
 
 class FsEnv {
@@ -101,6 +102,10 @@ class FsEnv {
   // flock(fd, LOCK_EX|LOCK_NB). OK with *held_elsewhere = true when another
   // open file description holds the lock (a live process owns the file).
   virtual Status TryLock(int fd, bool* held_elsewhere) = 0;
+
+  // ftruncate(fd, size): the file ends at `size` (its blocks past it are
+  // freed). Not durable until a later sync.
+  virtual Status Truncate(int fd, uint64_t size) = 0;
 };
 
 // The process-wide POSIX implementation; never null, never freed.

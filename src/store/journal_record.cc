@@ -13,7 +13,7 @@ namespace {
 
 constexpr char kMagic[4] = {'M', 'N', 'J', '1'};
 
-enum class Kind : uint8_t { kMessage = 1, kMarker = 2 };
+enum class Kind : uint8_t { kMessage = 1, kMarker = 2, kRevocation = 3 };
 
 std::array<uint32_t, 256> MakeCrcTable() {
   std::array<uint32_t, 256> t{};
@@ -149,6 +149,13 @@ void EncodeJournalMarker(uint64_t generation, std::string* out) {
   EndRecord(BeginRecord(Kind::kMarker, generation, out), out);
 }
 
+void EncodeJournalRevocation(uint64_t generation, std::string_view final_name, std::string* out) {
+  const size_t payload_at = BeginRecord(Kind::kRevocation, generation, out);
+  PutU16(out, static_cast<uint16_t>(final_name.size()));
+  out->append(final_name);
+  EndRecord(payload_at, out);
+}
+
 DecodeResult DecodeJournalRecord(std::string_view data, JournalRecord* rec, size_t* used) {
   if (data.size() < kJournalHeaderSize) {
     // A prefix of the magic may be a torn tail; anything else is garbage.
@@ -170,8 +177,16 @@ DecodeResult DecodeJournalRecord(std::string_view data, JournalRecord* rec, size
   const uint32_t kind = c.Int(1);
   r.generation = c.Int(4);
   r.generation |= uint64_t{c.Int(4)} << 32;
-  if (!c.ok || (kind != static_cast<uint32_t>(Kind::kMessage) && kind != static_cast<uint32_t>(Kind::kMarker))) {
+  if (!c.ok || kind < static_cast<uint32_t>(Kind::kMessage) || kind > static_cast<uint32_t>(Kind::kRevocation)) {
     return DecodeResult::kCorrupt;
+  }
+  if (kind == static_cast<uint32_t>(Kind::kRevocation)) {
+    r.revocation = true;
+    r.final_name = c.Bytes(c.Int(2));
+    if (!c.ok || !c.rest.empty() || r.final_name.empty()) return DecodeResult::kCorrupt;
+    *rec = std::move(r);
+    *used = kJournalHeaderSize + len;
+    return DecodeResult::kOk;
   }
   if (kind == static_cast<uint32_t>(Kind::kMarker)) {
     if (!c.rest.empty()) return DecodeResult::kCorrupt;

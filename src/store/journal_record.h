@@ -8,6 +8,9 @@
 //             u16 n_mailboxes, n × (u16 len, mailbox name),
 //             u16 len, final file name ("<id>.<host>,S=<size>"),
 //             u32 len, message octets (exactly what goes into the file)
+//             or, for a revocation, u16 len, final file name: the message
+//             of that name was refused (451) after its record was synced,
+//             so recovery must not deliver it
 //
 // A journal file is reused in place (overwriting is much cheaper to sync
 // than appending): it starts with a marker record of generation G and only
@@ -27,6 +30,7 @@ namespace mailnest {
 
 struct JournalRecord {
   bool marker = false;                 // a generation marker, no message
+  bool revocation = false;             // cancels the live record named final_name
   uint64_t generation = 0;
   std::vector<std::string> mailboxes;  // validated mailbox names, first = primary
   std::string final_name;              // the file name in new/ (unique per message)
@@ -47,6 +51,9 @@ uint32_t Crc32cPortable(std::string_view data);
 void EncodeJournalRecord(uint64_t generation, const std::vector<std::string>& mailboxes,
                          std::string_view final_name, std::string_view content, std::string* out);
 void EncodeJournalMarker(uint64_t generation, std::string* out);
+// A record of `generation` saying that the message record named
+// final_name (same file, same generation) must not be replayed.
+void EncodeJournalRevocation(uint64_t generation, std::string_view final_name, std::string* out);
 
 enum class DecodeResult {
   kOk,         // *rec filled, *used = octets consumed

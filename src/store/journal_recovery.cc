@@ -1,6 +1,7 @@
 #include "store/journal_recovery.h"
 
 #include <map>
+#include <set>
 #include <vector>
 
 #include "store/delivery_journal.h"
@@ -9,6 +10,7 @@
 #include "store/mailbox_path.h"
 #include "store/maildir_files.h"
 #include "store/maildir_name.h"
+#include "store/tmp_debris.h"
 
 namespace mailnest {
 
@@ -64,8 +66,9 @@ Status WriteDurably(FsEnv* env, const std::string& mailbox_dir, const std::strin
 
 class Replayer {
  public:
-  Replayer(const std::string& mail_root, FsEnv* env, JournalRecoveryReport* report)
-      : mail_root_(mail_root), env_(env), report_(report) {}
+  Replayer(const std::string& mail_root, FsEnv* env, JournalRecoveryReport* report,
+           JournalRecoveryProgress* progress)
+      : mail_root_(mail_root), env_(env), report_(report), progress_(progress) {}
 
   Status Apply(const JournalRecord& rec) {
     ++report_->records;
@@ -77,32 +80,46 @@ class Replayer {
         ++report_->invalid;
         continue;
       }
-      Status s = EnsureMailbox(env_, mail_root_, dir, true);
-      if (!s.ok()) return s;
-      std::string found;
-      s = Find(dir, rec.final_name, &found);
-      if (!s.ok()) return s;
-      if (found.empty()) {
-        s = WriteDurably(env_, dir, rec.final_name, rec.content, dir + "/new/" + rec.final_name);
-        if (!s.ok()) return s;
-        ++report_->restored;
+      const std::string key = name + "/" + rec.final_name;
+      if (progress_ && progress_->done.count(key)) {
+        ++report_->done_before;
         continue;
       }
-      bool equal = false;
-      s = FileEquals(env_, found, rec.content, &equal);
+      Status s = ApplyCopy(rec, dir);
       if (!s.ok()) return s;
-      if (equal) {
-        ++report_->intact;
-        continue;
-      }
-      s = WriteDurably(env_, dir, rec.final_name, rec.content, found);
-      if (!s.ok()) return s;
-      ++report_->repaired;
+      if (progress_) progress_->done.insert(key);
+      // The crash may have left the message's own tmp/ file (written, not
+      // yet renamed): the copy in new/ or cur/ supersedes it.
+      if (env_->Unlink(dir + "/tmp/" + TmpNameOf(rec.final_name)).ok()) ++report_->superseded_tmp;
     }
     return Status::Ok();
   }
 
  private:
+  // One mailbox's copy of the record's message: intact, restored or repaired.
+  Status ApplyCopy(const JournalRecord& rec, const std::string& dir) {
+    Status s = EnsureMailbox(env_, mail_root_, dir, true);
+    if (!s.ok()) return s;
+    std::string found;
+    s = Find(dir, rec.final_name, &found);
+    if (!s.ok()) return s;
+    if (found.empty()) {
+      s = WriteDurably(env_, dir, rec.final_name, rec.content, dir + "/new/" + rec.final_name);
+      if (s.ok()) ++report_->restored;
+      return s;
+    }
+    bool equal = false;
+    s = FileEquals(env_, found, rec.content, &equal);
+    if (!s.ok()) return s;
+    if (equal) {
+      ++report_->intact;
+      return Status::Ok();
+    }
+    s = WriteDurably(env_, dir, rec.final_name, rec.content, found);
+    if (s.ok()) ++report_->repaired;
+    return s;
+  }
+
   // *path = new/<name>, or the cur/ file whose unique part is <name>, or "".
   Status Find(const std::string& dir, const std::string& name, std::string* path) {
     path->clear();
@@ -132,12 +149,37 @@ class Replayer {
   const std::string& mail_root_;
   FsEnv* env_;
   JournalRecoveryReport* report_;
+  JournalRecoveryProgress* progress_;
   std::map<std::string, std::map<std::string, std::string>> cur_;  // dir → unique → cur/ name
 };
 
+// Calls fn(record) for every live record of a journal file's contents:
+// the marker at offset 0, then records of its generation up to the first
+// that is torn, corrupt, zero fill or of another (older) generation —
+// older ones were retired by that marker. Returns how many bytes follow
+// the live records; stops early when fn fails (*s).
+template <typename Fn>
+size_t ForEachLiveRecord(std::string_view rest, Status* s, Fn fn) {
+  JournalRecord marker;
+  size_t used = 0;
+  if (DecodeJournalRecord(rest, &marker, &used) != DecodeResult::kOk || !marker.marker) return rest.size();
+  rest.remove_prefix(used);
+  while (s->ok() && !rest.empty()) {
+    JournalRecord rec;
+    if (DecodeJournalRecord(rest, &rec, &used) != DecodeResult::kOk || rec.marker ||
+        rec.generation != marker.generation) {
+      break;
+    }
+    *s = fn(rec);
+    rest.remove_prefix(used);
+  }
+  return rest.size();
+}
+
 }  // namespace
 
-Status RecoverJournals(const std::string& mail_root, FsEnv* env, JournalRecoveryReport* report) {
+Status RecoverJournals(const std::string& mail_root, FsEnv* env, JournalRecoveryReport* report,
+                       JournalRecoveryProgress* progress) {
   if (!env) env = DefaultFsEnv();
   *report = JournalRecoveryReport{};
   const std::string dir = JournalDir(mail_root);
@@ -145,7 +187,7 @@ Status RecoverJournals(const std::string& mail_root, FsEnv* env, JournalRecovery
   int err = 0;
   Status s = env->ListDir(dir, &names, &err);
   if (!s.ok()) return err == ENOENT ? Status::Ok() : s;
-  Replayer replayer(mail_root, env, report);
+  Replayer replayer(mail_root, env, report, progress);
   bool removed_any = false;
   for (const std::string& name : names) {
     const bool journal = name.ends_with(".journal");
@@ -165,26 +207,23 @@ Status RecoverJournals(const std::string& mail_root, FsEnv* env, JournalRecovery
     // A ".creating" file never held records (see DeliveryJournal::Open).
     std::string data;
     if (journal) s = ReadAll(env, fd, &data, SIZE_MAX);
-    // Live records: the marker at offset 0, then records of its generation
-    // up to the first that is torn, corrupt, zero fill or of another
-    // (older) generation — older ones were retired by that marker.
-    std::string_view rest = data;
-    JournalRecord marker;
-    size_t used = 0;
-    if (DecodeJournalRecord(rest, &marker, &used) == DecodeResult::kOk && marker.marker) {
-      rest.remove_prefix(used);
-      while (s.ok() && !rest.empty()) {
-        JournalRecord rec;
-        if (DecodeJournalRecord(rest, &rec, &used) != DecodeResult::kOk || rec.marker ||
-            rec.generation != marker.generation) {
-          break;
-        }
-        s = replayer.Apply(rec);
-        rest.remove_prefix(used);
+    // First the revocations (always after the record they cancel, in the
+    // same file): a message refused with 451 is not delivered here.
+    std::set<std::string> revoked;
+    ForEachLiveRecord(data, &s, [&](const JournalRecord& rec) {
+      if (rec.revocation) revoked.insert(rec.final_name);
+      return Status::Ok();
+    });
+    const size_t ignored = ForEachLiveRecord(data, &s, [&](const JournalRecord& rec) {
+      if (rec.revocation) return Status::Ok();
+      if (revoked.count(rec.final_name)) {
+        ++report->revoked;
+        return Status::Ok();
       }
-    }
+      return replayer.Apply(rec);
+    });
     if (s.ok()) {
-      report->ignored_bytes += rest.size();
+      report->ignored_bytes += ignored;
       s = env->Unlink(path);
     }
     env->Close(fd);  // the lock goes with it

@@ -13,14 +13,20 @@
 //   - present but different  → repaired: rewritten from the record (a
 //                              crash tore it before the checkpoint);
 //   - absent                 → restored into new/ (published never, or
-//                              lost with the page cache).
+//                              lost with the page cache);
+// and the message's own tmp/ file, if the crash left it there, is removed.
 // Every write is durable (tmp/ O_EXCL, fsync, rename, fsync dir). Then the
 // journal file is removed. A record naming an invalid mailbox is skipped
-// and counted. A failure stops recovery and leaves the journal in place,
-// so the next start tries again: the server must not start then.
+// and counted; so is a record revoked by a later revocation record (its
+// message was refused with 451 after the sync). A failure (a full disk)
+// stops recovery and leaves the journal in place for the next try: main
+// then serves anyway and retries in the background (JournalRecoveryRetry),
+// passing the same progress so that a retry does not restore a copy an
+// earlier try already checked, which POP3 may have deleted since.
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <string>
 
 #include "base/status.h"
@@ -37,9 +43,19 @@ struct JournalRecoveryReport {
   uint64_t restored = 0;
   uint64_t repaired = 0;
   uint64_t invalid = 0;      // mailbox copies skipped (name fails validation)
+  uint64_t superseded_tmp = 0;  // tmp/ files of restored or intact messages, removed
+  uint64_t revoked = 0;      // records skipped: refused (451) after their sync
+  uint64_t done_before = 0;  // mailbox copies an earlier try (same progress) handled
   uint64_t ignored_bytes = 0;  // after the live records: retired, torn or zero fill
 };
 
-Status RecoverJournals(const std::string& mail_root, FsEnv* env, JournalRecoveryReport* report);
+// Which mailbox copies ("<mailbox>/<final_name>") earlier tries in this
+// process already found intact or restored.
+struct JournalRecoveryProgress {
+  std::set<std::string> done;
+};
+
+Status RecoverJournals(const std::string& mail_root, FsEnv* env, JournalRecoveryReport* report,
+                       JournalRecoveryProgress* progress = nullptr);
 
 }  // namespace mailnest

@@ -4,6 +4,7 @@
 
 #include "store/delivery_journal.h"
 #include "store/fs_env.h"
+#include "store/mailbox_fs.h"
 #include "store/maildir_files.h"
 #include "uv/pool_job.h"
 
@@ -98,6 +99,12 @@ void MaildirDelivery::State::Queue(JobKind kind, std::string data, Status report
       loop,
       [job] {
         job->result = RunJob(job->kind, &job->st->files, job->data, job->result);
+        // A mailbox not yet known to be on the journal's filesystem took
+        // this per-file fsync path; find out for the next delivery.
+        if (job->kind == JobKind::kCommit && job->st->opts.journal && job->result.ok()) {
+          const DeliveryFiles& f = job->st->files;
+          for (const std::string& dir : f.mailbox_dirs) CheckMailboxFs(f.env, f.mail_root, dir);
+        }
         std::string().swap(job->data);  // the bytes are on disk (or dropped): free them here
       },
       [job] {
@@ -135,7 +142,7 @@ void MaildirDelivery::State::StartCommit() {
     Queue(JobKind::kReport, {}, begin_status);
   } else if (!failure.ok()) {
     Queue(JobKind::kReport, {}, failure);
-  } else if (opts.journal && opts.fsync && !spilling && !files.opened) {
+  } else if (opts.journal && opts.fsync && !spilling && !files.opened && AllOnJournalFs(files.mailbox_dirs)) {
     std::string whole;
     whole.swap(buffer);
     in_flight = whole.size();

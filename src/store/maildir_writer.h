@@ -14,7 +14,9 @@
 // should pause reading while backlog() > kSpillThreshold.
 //
 // Commit of a message still in memory, with a journal: the journal appends
-// it, syncs, and publishes it (tmp/ → new/) — see store/delivery_journal.h.
+// it, syncs, and publishes it (tmp/ → new/) — see store/delivery_journal.h —
+// once every target mailbox is known to be on mail_root's filesystem
+// (store/mailbox_fs.h; the first delivery to a mailbox finds out).
 // Otherwise: write rest → fsync file → for each further mailbox link() into its
 // tmp/ → rename each into new/ → fsync each new/ directory. Only then done(Ok,
 // id). On any failure every tmp/ and new/ file this delivery created is

@@ -39,8 +39,12 @@ def contents(mn, user="alice"):
 
 def test_killed_after_250_then_restarted_every_message_is_back(mailnest_factory):
     mn = mailnest_factory(name="a", **NO_CHECKPOINT)
+    # A mailbox's first delivery after start takes the per-file fsync path
+    # (store/mailbox_fs.h finds out whether it is on mail_root's filesystem);
+    # it is durable on its own, so the crash below cannot touch it.
+    warm_up = set(p.name for p in (send(mn, 1, "w") and mn.new_files("alice")))
     bodies = send(mn, 6)
-    files = mn.new_files("alice")
+    files = [p for p in mn.new_files("alice") if p.name not in warm_up]
     assert len(files) == 6
     before = contents(mn)
     journals = sorted((mn.mail_root / ".journal").iterdir())

@@ -35,6 +35,7 @@ TEST_CASE("an empty object gives the embedded defaults", "[config]") {
   CHECK(c.store.journal);
   CHECK(c.store.journal_checkpoint_ms == 1000);
   CHECK(c.store.journal_checkpoint_mib == 64);
+  CHECK(c.store.recovery_retry_ms == 5000);
 }
 
 TEST_CASE("values override defaults", "[config]") {
@@ -66,6 +67,7 @@ TEST_CASE("errors name the offending key", "[config]") {
   SECTION("journal checkpoint out of range") {
     CHECK_THAT(ErrorFor(R"({"store": {"journal_checkpoint_ms": 0}})"), Catch::Contains("store.journal_checkpoint_ms"));
     CHECK_THAT(ErrorFor(R"({"store": {"journal_checkpoint_mib": 0}})"), Catch::Contains("store.journal_checkpoint_mib"));
+    CHECK_THAT(ErrorFor(R"({"store": {"recovery_retry_ms": 5}})"), Catch::Contains("store.recovery_retry_ms"));
     CHECK_THAT(ErrorFor(R"({"store": {"journal": 1}})"), Catch::Contains("store.journal"));
   }
   SECTION("not JSON") { CHECK_THAT(ErrorFor("{"), Catch::Contains("not valid JSON")); }

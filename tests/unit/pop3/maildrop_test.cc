@@ -185,6 +185,42 @@ TEST_CASE("maildrop lock is exclusive and released without UPDATE", "[pop3]") {
   }
 }
 
+TEST_CASE("maildrop: messages whose move into cur/ fails (full disk) are listed and served from new/",
+          "[pop3][fault]") {
+  Loop loop;
+  Box box;
+  const std::string moved = "1700000001.M1P1Q1.h,S=5";  // read in an earlier session
+  WriteFile(box.dir + "/cur/" + moved + ":2,", "one\r\n");
+  const std::string stuck = box.Deliver("1700000002.M1P1Q2.h", "Subject: 2\r\n\r\ntwo\r\n");
+  const std::string stuck2 = box.Deliver("1700000003.M1P1Q3.h", "three", /*with_size=*/false);
+  FaultInjectingFsEnv env;
+  env.FailAlways(FsOp::kRename, ENOSPC);  // cur/ would need a new block
+  auto md = std::make_unique<Maildrop>(loop.get(), box.Options(&env));
+  REQUIRE(OpenSync(loop.get(), md.get()).ok());
+  env.FailAlways(FsOp::kRename, 0);
+  REQUIRE(md->size() == 3);
+  CHECK(md->unmoved() == 2);
+  CHECK(md->unmoved_error().find("No space left") != std::string::npos);
+  CHECK(ListDir(box.dir + "/cur") == std::vector<std::string>{moved + ":2,"});
+  CHECK(md->message(0).uidl == moved);
+  CHECK(md->message(1).uidl == stuck);
+  CHECK(md->message(2).uidl == stuck2);
+  CHECK(md->message(1).in_new);
+  CHECK(md->message(2).size == 5);  // from stat
+  CHECK(ReadFile(md->MessagePath(1)) == "Subject: 2\r\n\r\ntwo\r\n");
+  CHECK(md->live_count() == 3);
+
+  // DELE of a message still in new/ removes it from there.
+  md->MarkDeleted(1);
+  const int syncs = env.Calls(FsOp::kSyncDir);
+  CommitOutcome c = CommitSync(loop.get(), md.get());
+  CHECK(c.status.ok());
+  CHECK(c.removed == 1);
+  CHECK(env.Calls(FsOp::kSyncDir) - syncs == 2);  // cur/ and new/
+  CHECK(ListDir(box.dir + "/new") == std::vector<std::string>{stuck2});
+  DestroyAndDrain(loop.get(), &md);
+}
+
 TEST_CASE("maildrop commit removes exactly the marked messages", "[pop3]") {
   Loop loop;
   Box box;

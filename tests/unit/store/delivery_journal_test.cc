@@ -1,16 +1,23 @@
 #include "store/delivery_journal.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "fault_fs_env.h"
 #include "store/journal_recovery.h"
+#include "store/mailbox_fs.h"
+#include "store/maildir_files.h"
 #include "store/maildir_writer.h"
 #include "store_test_util.h"
 #include "uv/loop.h"
@@ -48,6 +55,12 @@ struct Fixture {
     journal = std::make_unique<DeliveryJournal>(loop.get(), jo, &env);
     REQUIRE(journal->Open().ok());
     opts.journal = journal.get();
+    // Known to be on mail_root's filesystem, as after a first delivery
+    // (store/mailbox_fs.h): every delivery here goes through the journal.
+    for (const char* box : {"alice", "bob"}) {
+      REQUIRE(EnsureMailbox(&env, opts.mail_root, Box(box), true).ok());
+      REQUIRE(CheckMailboxFs(&env, opts.mail_root, Box(box)) == MailboxFs::kJournalFs);
+    }
   }
 
   testing::Outcome Deliver(const std::string& body, std::vector<std::string> boxes = {"alice"}) {
@@ -249,6 +262,95 @@ TEST_CASE("journal: a failed Maildir write after the sync gives 451 and leaves n
   CHECK_FALSE(f.Deliver("Subject: r\r\n\r\nx\r\n").status.ok());
   CHECK(ListDir(f.Box("alice") + "/new").empty());
   CHECK(ListDir(f.Box("alice") + "/tmp").empty());
+}
+
+TEST_CASE("journal: a message refused after its record was synced is never recovered",
+          "[store][journal][fault][crash]") {
+  Fixture f;
+  // The disk fills up between the journal's sync and the tmp/ write.
+  f.env.FailNth(FsOp::kWrite, 1, ENOSPC);
+  const int syncs_before = f.env.Calls(FsOp::kDataSync);
+  auto refused = f.Deliver("Subject: refused\r\n\r\nx\r\n");
+  REQUIRE(refused.called);
+  CHECK_FALSE(refused.status.ok());
+  // The record's sync, then the revocation's, both before the 451.
+  CHECK(f.env.Calls(FsOp::kDataSync) == syncs_before + 2);
+  CHECK(ListDir(f.Box("alice") + "/new").empty());
+  // Later records of the same file stay live after the revocation.
+  const std::string kept = "Subject: kept\r\n\r\ny\r\n";
+  REQUIRE(f.Deliver(kept).status.ok());
+
+  JournalRecoveryReport rep;
+  f.CrashAndRestart(&rep);
+  CHECK(rep.revoked == 1);
+  CHECK(rep.records == 1);
+  auto files = ListDir(f.Box("alice") + "/new");
+  REQUIRE(files.size() == 1);
+  CHECK(ReadFile(f.Box("alice") + "/new/" + files[0]) == "Return-Path: <a@b>\r\n" + kept);
+}
+
+TEST_CASE("journal: a checkpoint gives back what a file grew past its zero-filled size", "[store][journal]") {
+  Fixture f;  // 64 KiB zero-filled per file, no checkpoint on its own
+  auto sizes = [&] {
+    std::vector<uint64_t> out;
+    for (const auto& n : ListDir(JournalDir(f.opts.mail_root))) {
+      out.push_back(ReadFile(JournalDir(f.opts.mail_root) + "/" + n).size());
+    }
+    return out;
+  };
+  for (int i = 0; i < 6; ++i) {
+    REQUIRE(f.Deliver("Subject: " + std::to_string(i) + "\r\n\r\n" + std::string(30000, 'g') + "\r\n").status.ok());
+  }
+  const std::vector<uint64_t> grown = sizes();
+  CHECK(*std::max_element(grown.begin(), grown.end()) > 150000);  // appended past the 64 KiB
+  REQUIRE(f.Barrier().ok());
+  CHECK(sizes() == std::vector<uint64_t>{64 * 1024, 64 * 1024});
+  // Still a working journal: records after the truncation are recovered.
+  REQUIRE(f.Deliver("Subject: after\r\n\r\nz\r\n").status.ok());
+  JournalRecoveryReport rep;
+  f.CrashAndRestart(&rep);
+  CHECK(rep.records == 1);
+  CHECK(ListDir(f.Box("alice") + "/new").size() == 7);
+}
+
+TEST_CASE("journal: a mailbox symlinked to another filesystem keeps the per-file fsync path, logged once",
+          "[store][journal][crash]") {
+  Fixture f;
+  // /dev/shm is a tmpfs on most systems: another filesystem than $TMPDIR's.
+  char other_tmpl[] = "/dev/shm/mailnest-other-XXXXXX";
+  struct stat root_st, shm_st;
+  if (::stat(f.opts.mail_root.c_str(), &root_st) != 0 || ::stat("/dev/shm", &shm_st) != 0 ||
+      root_st.st_dev == shm_st.st_dev || ::mkdtemp(other_tmpl) == nullptr) {
+    WARN("skipped: no second filesystem at /dev/shm");
+    return;
+  }
+  const std::string other = other_tmpl;
+  REQUIRE(::symlink(other.c_str(), f.Box("carol").c_str()) == 0);
+  std::vector<std::string> warnings;
+  std::mutex mu;
+  SetMailboxFsWarning([&](const std::string& m) {
+    std::lock_guard<std::mutex> l(mu);
+    warnings.push_back(m);
+  });
+
+  for (int i = 0; i < 2; ++i) {
+    const int fsyncs = f.env.Calls(FsOp::kSync);
+    REQUIRE(f.Deliver("Subject: away " + std::to_string(i) + "\r\n\r\nx\r\n", {"carol"}).status.ok());
+    CHECK(f.env.Calls(FsOp::kSync) > fsyncs);  // its own fsync, not the journal's
+  }
+  const int fsyncs = f.env.Calls(FsOp::kSync);
+  REQUIRE(f.Deliver("Subject: home\r\n\r\ny\r\n", {"alice"}).status.ok());
+  CHECK(f.env.Calls(FsOp::kSync) == fsyncs);  // alice's is journaled
+  SetMailboxFsWarning(nullptr);
+  REQUIRE(warnings.size() == 1);
+  CHECK(warnings[0].find(f.Box("carol")) != std::string::npos);
+
+  JournalRecoveryReport rep;
+  f.CrashAndRestart(&rep);
+  CHECK(rep.records == 1);  // only alice's message was in the journal
+  CHECK(ListDir(other + "/new").size() == 2);
+  std::error_code ec;
+  std::filesystem::remove_all(other, ec);
 }
 
 TEST_CASE("journal: large (spilled) messages keep the per-file fsync path", "[store][journal]") {

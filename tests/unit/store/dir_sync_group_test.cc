@@ -53,6 +53,7 @@ class SlowSyncEnv final : public FsEnv {
     return DefaultFsEnv()->ListDir(p, n, err);
   }
   Status TryLock(int fd, bool* held) override { return DefaultFsEnv()->TryLock(fd, held); }
+  Status Truncate(int fd, uint64_t size) override { return DefaultFsEnv()->Truncate(fd, size); }
 };
 
 TEST_CASE("SyncDirCovering returns only after an fsync that started after the call, and groups callers",

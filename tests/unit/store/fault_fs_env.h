@@ -32,13 +32,13 @@ namespace mailnest {
 
 enum class FsOp {
   kOpen, kRead, kWrite, kSync, kClose, kLink, kRename, kUnlink, kMkdir, kSyncDir, kStat,
-  kDataSync, kWriteAt, kSyncFs, kListDir, kLock, kCount
+  kDataSync, kWriteAt, kSyncFs, kListDir, kLock, kTruncate, kCount
 };
 
 inline const char* FsOpName(FsOp op) {
   static const char* const kNames[] = {"open", "read", "write", "fsync", "close", "link",
                                        "rename", "unlink", "mkdir", "fsyncdir", "stat",
-                                       "fdatasync", "pwrite", "syncfs", "listdir", "flock"};
+                                       "fdatasync", "pwrite", "syncfs", "listdir", "flock", "ftruncate"};
   return kNames[static_cast<int>(op)];
 }
 
@@ -238,6 +238,18 @@ class FaultInjectingFsEnv final : public FsEnv {
   Status TryLock(int fd, bool* held_elsewhere) override {
     if (Status s = Inject(FsOp::kLock, "fd", nullptr); !s.ok()) return s;
     return base_->TryLock(fd, held_elsewhere);
+  }
+  Status Truncate(int fd, uint64_t size) override {
+    if (Status s = Inject(FsOp::kTruncate, "fd", nullptr); !s.ok()) return s;
+    Status s = base_->Truncate(fd, size);
+    if (s.ok()) {
+      std::lock_guard<std::mutex> l(mu_);
+      if (auto it = open_.find(fd); it != open_.end()) {
+        it->second->size = size;
+        it->second->synced = std::min(it->second->synced, size);
+      }
+    }
+    return s;
   }
 
  private:

@@ -48,6 +48,25 @@ TEST_CASE("a message record round-trips, byte for byte", "[store][journal]") {
   CHECK(used + used2 == buf.size());
 }
 
+TEST_CASE("a revocation record round-trips and names only the refused message", "[store][journal]") {
+  std::string buf;
+  EncodeJournalRevocation(9, "1.M2P3Q4.host,S=23", &buf);
+  JournalRecord rec;
+  size_t used = 0;
+  REQUIRE(DecodeJournalRecord(buf, &rec, &used) == DecodeResult::kOk);
+  CHECK(rec.revocation);
+  CHECK_FALSE(rec.marker);
+  CHECK(rec.generation == 9);
+  CHECK(rec.final_name == "1.M2P3Q4.host,S=23");
+  CHECK(rec.mailboxes.empty());
+  CHECK(rec.content.empty());
+  CHECK(used == buf.size());
+  // Torn anywhere, it is not a revocation.
+  for (size_t cut = 0; cut < buf.size(); ++cut) {
+    CHECK(DecodeJournalRecord(std::string_view(buf).substr(0, cut), &rec, &used) != DecodeResult::kOk);
+  }
+}
+
 TEST_CASE("a torn record asks for more; a damaged one is corrupt", "[store][journal]") {
   std::string buf;
   EncodeJournalRecord(1, {"alice"}, "1.M1P1Q1.h,S=5", "hello", &buf);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "store/delivery_journal.h"
+#include "fault_fs_env.h"
 #include "store/journal_record.h"
 #include "store_test_util.h"
 
@@ -138,6 +139,57 @@ TEST_CASE("a journal locked by a live process is left alone", "[store][journal][
 
   REQUIRE(RecoverJournals(r.mail, nullptr, &rep).ok());  // the owner is gone now
   CHECK(rep.restored == 1);
+  CHECK(ListDir(JournalDir(r.mail)).empty());
+}
+
+TEST_CASE("a revoked record is not delivered; the records around it are", "[store][journal][recovery]") {
+  Root r;
+  std::string j;
+  EncodeJournalMarker(3, &j);
+  EncodeJournalRecord(3, {"alice"}, Name(1, 2), "r1", &j);
+  EncodeJournalRecord(3, {"alice", "bob"}, Name(2, 2), "r2", &j);  // refused with 451
+  EncodeJournalRecord(3, {"alice"}, Name(3, 2), "r3", &j);
+  EncodeJournalRevocation(3, Name(2, 2), &j);
+  EncodeJournalRevocation(2, Name(3, 2), &j);  // an older generation's: ends the live records
+  r.Journal("v-a.journal", j);
+
+  JournalRecoveryReport rep;
+  REQUIRE(RecoverJournals(r.mail, nullptr, &rep).ok());
+  CHECK(rep.revoked == 1);
+  CHECK(rep.records == 2);
+  CHECK(rep.restored == 2);
+  CHECK(ListDir(r.mail + "/alice/new") == std::vector<std::string>{Name(1, 2), Name(3, 2)});
+  CHECK(ListDir(r.mail + "/bob/new").empty());
+  CHECK(ListDir(JournalDir(r.mail)).empty());
+}
+
+TEST_CASE("recovery on a full disk keeps the journal; a retry with the same progress finishes it "
+          "without bringing back what was deleted meanwhile", "[store][journal][recovery][fault]") {
+  Root r;
+  const std::string m1 = "first\r\n", m2 = "second\r\n";
+  std::string j;
+  EncodeJournalMarker(1, &j);
+  EncodeJournalRecord(1, {"alice"}, Name(1, m1.size()), m1, &j);  // intact
+  EncodeJournalRecord(1, {"alice"}, Name(2, m2.size()), m2, &j);  // lost with the crash
+  r.Journal("full-a.journal", j);
+  WriteFile(r.mail + "/alice/new/" + Name(1, m1.size()), m1);
+
+  FaultInjectingFsEnv env;
+  env.FailAlways(FsOp::kWrite, ENOSPC);
+  JournalRecoveryProgress progress;
+  JournalRecoveryReport rep;
+  CHECK_FALSE(RecoverJournals(r.mail, &env, &rep, &progress).ok());
+  CHECK(rep.intact == 1);
+  CHECK(ListDir(JournalDir(r.mail)) == std::vector<std::string>{"full-a.journal"});  // kept for the retry
+  CHECK(ListDir(r.mail + "/alice/tmp").empty());  // the failed restore left nothing behind
+
+  // Served meanwhile: a POP3 client deletes the intact message.
+  REQUIRE(::unlink((r.mail + "/alice/new/" + Name(1, m1.size())).c_str()) == 0);
+  env.FailAlways(FsOp::kWrite, 0);  // space was freed
+  REQUIRE(RecoverJournals(r.mail, &env, &rep, &progress).ok());
+  CHECK(rep.done_before == 1);
+  CHECK(rep.restored == 1);
+  CHECK(ListDir(r.mail + "/alice/new") == std::vector<std::string>{Name(2, m2.size())});
   CHECK(ListDir(JournalDir(r.mail)).empty());
 }
 
