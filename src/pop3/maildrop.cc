@@ -11,6 +11,7 @@
 #include <cstring>
 #include <ctime>
 #include <tuple>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -19,6 +20,7 @@
 #include "store/fs_env.h"
 #include "store/mailbox_path.h"
 #include "store/maildir_files.h"
+#include "store/maildir_lookup.h"
 #include "store/maildir_name.h"
 
 namespace mailnest {
@@ -86,7 +88,7 @@ struct Maildrop::State {
   // Job results.
   Status status;
   std::vector<Entry> entries;
-  std::vector<std::string> to_remove;
+  std::vector<std::pair<std::string, std::string>> to_remove;  // (file name, unique part)
   size_t removed = 0;
 
   void ReleaseLock() {  // pool thread (or destructor)
@@ -169,13 +171,11 @@ struct Maildrop::State {
       MaildirNameParts parts;
       if (!ParseMaildirName(e->d_name, &parts)) continue;
       en.msg.file_name = e->d_name;
-      if (parts.size) {
-        en.msg.size = *parts.size;
-      } else {
-        FileInfo info;
-        if (!env->Stat(cur_dir + "/" + en.msg.file_name, &info).ok() || info.is_dir) continue;
-        en.msg.size = info.size;
-      }
+      // W= of our names and Dovecot's; other files (older mailnest
+      // versions, procmail, getmail) are counted once and remembered. A
+      // file that vanished meanwhile is not part of the snapshot.
+      if (!MessageWireSize(cur_dir, en.msg.file_name, parts, &en.msg.size).ok()) continue;
+      en.msg.unique = parts.unique;
       en.unique = std::move(parts.unique);
       en.time = DeliveryTime(en.unique);
       entries.push_back(std::move(en));
@@ -216,7 +216,7 @@ struct Maildrop::State {
     removed = 0;
     size_t failed = 0;
     std::string cur_dir = dir + "/cur/";
-    for (const std::string& name : to_remove) {
+    for (const auto& [name, unique] : to_remove) {
       std::string path = cur_dir + name;
       if (env->Unlink(path).ok()) {
         ++removed;
@@ -224,7 +224,12 @@ struct Maildrop::State {
       }
       int err = 0;
       FileInfo info;
-      if (!env->Stat(path, &info, &err).ok() && err == ENOENT) continue;  // gone already: fine
+      if (!env->Stat(path, &info, &err).ok() && err == ENOENT) {
+        // Renamed by another program (a flag change) or gone already.
+        std::string now;
+        if (FindByUnique(dir + "/cur", unique, &now).ok() && env->Unlink(cur_dir + now).ok()) ++removed;
+        continue;
+      }
       ++failed;
     }
     status = Status::Ok();
@@ -307,7 +312,7 @@ void Maildrop::Commit(CommitDone done) {
   auto st = state_;
   st->to_remove.clear();
   for (const MaildropMessage& m : messages_) {
-    if (m.deleted) st->to_remove.push_back(m.file_name);
+    if (m.deleted) st->to_remove.emplace_back(m.file_name, m.unique);
   }
   // Runs on the loop thread once the files are gone (or were not touched).
   auto finish = [this, st, done = std::move(done)] {

@@ -48,9 +48,10 @@ struct MaildropOptions {
 };
 
 struct MaildropMessage {
-  std::string file_name;  // name in cur/
+  std::string file_name;  // name in cur/ when the snapshot was taken
+  std::string unique;     // the name up to ":2," (stays when flags change)
   std::string uidl;       // MakeUidl(unique part of the name)
-  uint64_t size = 0;      // octets RETR sends before stuffing (S= or stat)
+  uint64_t size = 0;      // octets RETR sends before stuffing, every line end CR LF
   bool deleted = false;
 };
 

@@ -298,8 +298,11 @@ void DeliveryJournal::AppendBatch(std::vector<std::shared_ptr<Job>>* batch) {
     const DeliveryFiles* f = job->files;  // fields the publisher never writes
     std::vector<std::string> names;
     for (const std::string& dir : f->mailbox_dirs) names.push_back(MailboxNameOf(dir));
-    EncodeJournalRecord(file->generation, names, MakeMaildirFileName(f->id, f->host, job->content.size()),
-                        job->content, &records);
+    WireSizeCounter counted;  // the publisher counts the same octets for the same name
+    counted.Add(job->content);
+    EncodeJournalRecord(file->generation, names,
+                        MakeMaildirFileName(f->id, f->host, job->content.size(), counted.wire()), job->content,
+                        &records);
   }
   // A failed write is retried at the same offset by the next batch (what
   // reached the file may replay after a crash: a duplicate after our 451,
