@@ -1,7 +1,7 @@
 // mailnest: arguments, config, signals, run the loop.
 //
 //   mailnest [--config FILE] [--smtp-listen ADDR:PORT|off]
-//            [--pop3-listen ADDR:PORT|off] [--mail-root DIR]
+//            [--pop3-listen ADDR:PORT|off] [--mail-root DIR] [--require-non-root]
 //   mailnest --check-config [--config FILE]
 //   mailnest passwd            (password on stdin → crypt hash on stdout)
 //   mailnest mailboxes [--config FILE]
@@ -23,9 +23,11 @@
 #include "base/config.h"
 #include "base/log.h"
 #include "base/password.h"
+#include "base/run_as.h"
 #include "pop3/pop3_server.h"
 #include "smtp/smtp_server.h"
 #include "store/delivery_journal.h"
+#include "store/fs_env.h"
 #include "store/journal_recovery.h"
 #include "store/mailbox_stats.h"
 #include "uv/loop.h"
@@ -35,7 +37,7 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: mailnest [--config FILE] [--smtp-listen ADDR:PORT|off] [--pop3-listen ADDR:PORT|off]\n"
-    "                [--mail-root DIR]\n"
+    "                [--mail-root DIR] [--require-non-root]\n"
     "       mailnest --check-config [--config FILE]\n"
     "       mailnest passwd        read a password on stdin, print its crypt(3) hash\n"
     "       mailnest mailboxes [--config FILE]\n";
@@ -44,6 +46,7 @@ struct Args {
   std::string command = "run";  // run | check | passwd | mailboxes
   std::string config_path;
   std::string smtp_listen, pop3_listen, mail_root;
+  bool require_non_root = false;  // refuse to serve as root without run_as
 };
 
 bool ParseArgs(int argc, char** argv, Args* a, std::string* err) {
@@ -67,6 +70,8 @@ bool ParseArgs(int argc, char** argv, Args* a, std::string* err) {
       if (!value(&a->pop3_listen)) return false;
     } else if (arg == "--mail-root") {
       if (!value(&a->mail_root)) return false;
+    } else if (arg == "--require-non-root") {
+      a->require_non_root = true;
     } else if (arg == "passwd" || arg == "mailboxes") {
       a->command = arg;
     } else if (arg == "--help" || arg == "-h") {
@@ -142,10 +147,43 @@ int RunMailboxes(const Config& config) {
 }
 
 // Runs the servers until SIGINT/SIGTERM, then shuts down gracefully.
-int RunServers(const Config& config) {
-  if (::mkdir(config.mail_root.c_str(), 0700) != 0 && errno != EEXIST) {
+int RunServers(const Config& config, bool require_non_root) {
+  // Who we will run as (base/run_as.h): resolved before anything is made.
+  const bool drop = !config.run_as.user.empty();
+  RunAsIds ids;
+  if (drop) {
+    if (Status s = ResolveRunAs(config.run_as, &ids); !s.ok()) {
+      fmt::print(stderr, "mailnest: {}\n", s.message());
+      return 1;
+    }
+    if (::geteuid() != 0 && ::geteuid() != ids.uid) {
+      fmt::print(stderr, "mailnest: run_as.user {} needs a start as root (running as uid {})\n", ids.user,
+                 ::geteuid());
+      return 1;
+    }
+  }
+  if (require_non_root && (drop ? ids.uid == 0 : ::geteuid() == 0)) {
+    fmt::print(stderr, "mailnest: refusing to run as root (--require-non-root): set run_as to an "
+                       "unprivileged user\n");
+    return 1;
+  }
+  const bool switch_ids = drop && ::geteuid() == 0 && ids.uid != 0;
+
+  // store.file_mode / dir_mode: the modes new message files and mailbox
+  // directories get. The umask is loosened by exactly the bits asked for
+  // (a 077 umask would otherwise turn 0640 back into 0600).
+  SetStoreModes(config.store.file_mode, config.store.dir_mode);
+  mode_t old_mask = ::umask(0);
+  ::umask(old_mask & ~static_cast<mode_t>(config.store.file_mode | config.store.dir_mode));
+
+  bool made_root = ::mkdir(config.mail_root.c_str(), static_cast<mode_t>(config.store.dir_mode)) == 0;
+  if (!made_root && errno != EEXIST) {
     // Only the root; mailboxes are created on first delivery off the loop.
     fmt::print(stderr, "mailnest: cannot create mail_root {}: {}\n", config.mail_root, strerror(errno));
+    return 1;
+  }
+  if (made_root && switch_ids && ::chown(config.mail_root.c_str(), ids.uid, ids.gid) != 0) {
+    fmt::print(stderr, "mailnest: chown {}: {}\n", config.mail_root, strerror(errno));
     return 1;
   }
   // The thread pool runs every file operation; size it before first use.
@@ -158,6 +196,16 @@ int RunServers(const Config& config) {
   for (Logger* l : {&smtp_log, &pop3_log}) {
     if (!l->opened()) {
       fmt::print(stderr, "mailnest: {}\n", l->open_error());
+      return 1;
+    }
+  }
+
+  // Log files stay open as root opened them; every mail file from here on
+  // is made as the run_as user, so Dovecot (or POP3 after the drop) can
+  // read, rename and delete it.
+  if (switch_ids) {
+    if (Status s = ActAs(ids); !s.ok()) {
+      fmt::print(stderr, "mailnest: cannot act as {}: {}\n", ids.user, s.message());
       return 1;
     }
   }
@@ -194,6 +242,13 @@ int RunServers(const Config& config) {
     }
     std::unique_ptr<SmtpServer> smtp;
     std::unique_ptr<Pop3Server> pop3;
+    // Binding ports below 1024 needs root again, briefly.
+    if (switch_ids) {
+      if (Status s = ActAsRoot(); !s.ok()) {
+        fmt::print(stderr, "mailnest: {}\n", s.message());
+        return 1;
+      }
+    }
     if (config.smtp.listen.enabled) {
       smtp = std::make_unique<SmtpServer>(loop.get(), config, &smtp_log, journal.get());
       Status s = smtp->Start();
@@ -208,6 +263,21 @@ int RunServers(const Config& config) {
       if (!s.ok()) {
         fmt::print(stderr, "mailnest: pop3: {}\n", s.message());
         return 1;
+      }
+    }
+    // Listeners bound, journal recovered and open: nothing needs root now.
+    if (switch_ids) {
+      if (Status s = DropPrivileges(ids); !s.ok()) {
+        fmt::print(stderr, "mailnest: cannot drop privileges to {}: {}\n", ids.user, s.message());
+        return 1;
+      }
+    }
+    const std::string who = DescribeEffectiveUser();
+    for (Logger* l : {&smtp_log, &pop3_log}) {
+      if (::geteuid() == 0) {
+        l->Warn("", "running as {}: set run_as (and --require-non-root) to serve as an unprivileged user", who);
+      } else {
+        l->Info("", "running as {}; store modes {:04o}/{:04o}", who, config.store.file_mode, config.store.dir_mode);
       }
     }
     // The ready line: scripts and tests read the real ports from it.
@@ -330,5 +400,5 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (args.command == "mailboxes") return RunMailboxes(config);
-  return RunServers(config);
+  return RunServers(config, args.require_non_root);
 }
