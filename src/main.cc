@@ -5,6 +5,7 @@
 //   mailnest --check-config [--config FILE]
 //   mailnest passwd            (password on stdin → crypt hash on stdout)
 //   mailnest mailboxes [--config FILE]
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -206,6 +207,11 @@ int RunServers(const Config& config, bool require_non_root) {
   if (switch_ids) {
     if (Status s = ActAs(ids); !s.ok()) {
       fmt::print(stderr, "mailnest: cannot act as {}: {}\n", ids.user, s.message());
+      return 1;
+    }
+    if (::faccessat(AT_FDCWD, config.mail_root.c_str(), R_OK | W_OK | X_OK, AT_EACCESS) != 0) {
+      fmt::print(stderr, "mailnest: mail_root {} is not usable by run_as user {}: {} (chown it)\n",
+                 config.mail_root, ids.user, strerror(errno));
       return 1;
     }
   }

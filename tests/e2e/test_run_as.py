@@ -80,6 +80,14 @@ def test_root_without_run_as_still_runs_and_says_so(mailnest_factory):
     assert "running as user root (uid 0)" in mn.logs()
 
 
+@needs_root
+def test_a_mail_root_the_user_cannot_write_is_refused_at_start(mailnest_factory, tmp_path):
+    root = tmp_path / "root-owned"  # 0700 root: no access for nobody
+    root.mkdir(mode=0o700)
+    with pytest.raises(RuntimeError, match="is not usable by run_as user nobody"):
+        mailnest_factory(mail_root=root, run_as={"user": "nobody"})
+
+
 def test_unknown_run_as_user_is_refused(mailnest_factory):
     with pytest.raises(RuntimeError, match="run_as.user: no user 'no-such-user-x'"):
         mailnest_factory(run_as={"user": "no-such-user-x"})
