@@ -7,6 +7,7 @@ them)."""
 import grp
 import imaplib
 import os
+import poplib
 import pwd
 import re
 import shutil
@@ -26,6 +27,7 @@ DOVECOT = shutil.which("dovecot", path="/usr/sbin:/usr/bin:/sbin:/bin")
 needs_dovecot = pytest.mark.skipif(
     DOVECOT is None or not os.path.exists("/usr/lib/dovecot/imap"),
     reason="Dovecot's IMAP server is not installed (apt-get install dovecot-imapd dovecot-pop3d)")
+DOVECOT_POP3 = os.path.exists("/usr/lib/dovecot/pop3")  # dovecot-pop3d
 MUTT = shutil.which("mutt") or shutil.which("neomutt")
 TMUX = shutil.which("tmux")
 CURL = shutil.which("curl")
@@ -61,10 +63,11 @@ def wait_for_port(port, proc, log, timeout=15.0):
 class Shared:
     """mailnest and Dovecot on one mail root, as one unprivileged user."""
 
-    def __init__(self, mailnest, base, imap_port):
+    def __init__(self, mailnest, base, imap_port, pop3_port):
         self.mn = mailnest
         self.base = base
         self.imap_port = imap_port
+        self.pop3_port = pop3_port  # Dovecot's POP3, None without dovecot-pop3d
 
     def imap(self, user="alice"):
         m = imaplib.IMAP4("127.0.0.1", self.imap_port, timeout=10)
@@ -91,13 +94,29 @@ def shared(mailnest_factory):
     for sub in ("run", "state"):
         (base / sub).mkdir()
     port = free_port()
+    pop3_port = free_port() if DOVECOT_POP3 else None
     log = base / "dovecot.log"
+    # Dovecot's POP3 with the UIDL format mailnest's matches (%f: the file
+    # name without its ":2,<flags>").
+    pop3_conf = f"""
+pop3_uidl_format = %f
+service pop3-login {{
+  chroot =
+  inet_listener pop3 {{
+    address = 127.0.0.1
+    port = {pop3_port}
+  }}
+  inet_listener pop3s {{
+    port = 0
+  }}
+}}
+""" if DOVECOT_POP3 else ""
     (base / "passwd").write_text("".join(f"{u}:{{PLAIN}}{p}\n" for u, p in PASSWORDS.items()))
     (base / "dovecot.conf").write_text(f"""
 base_dir = {base}/run
 state_dir = {base}/state
 log_path = {log}
-protocols = imap
+protocols = imap{" pop3" if DOVECOT_POP3 else ""}
 listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
@@ -130,7 +149,7 @@ service anvil {{
 service stats {{
   chroot =
 }}
-""")
+""" + pop3_conf)
     if os.geteuid() == 0:
         for p in [base] + list(base.rglob("*")):
             if p != mail_root and mail_root not in p.parents:
@@ -142,7 +161,7 @@ service stats {{
                             stderr=subprocess.DEVNULL, **creds)
     try:
         wait_for_port(port, proc, log)
-        yield Shared(mn, base, port)
+        yield Shared(mn, base, port, pop3_port)
     finally:
         proc.terminate()
         try:
@@ -190,6 +209,19 @@ def test_dovecot_reads_every_message_mailnest_stored(shared):
     assert sorted((s, b) for s, b, _ in theirs) == sorted(ours)
     # And both see the files Dovecot now indexed the same way.
     assert sorted(pop3_all(shared.mn)) == sorted(ours)
+    if shared.pop3_port:
+        # Dovecot's own POP3 (pop3_uidl_format = %f) lists the same sizes
+        # and UIDLs as ours.
+        p = login(shared.mn)
+        our_list = sorted((int(s), u) for (_, s), (_, u) in zip(listing(p, "LIST"), listing(p, "UIDL")))
+        p.cmd("QUIT")
+        d = poplib.POP3("127.0.0.1", shared.pop3_port, timeout=10)
+        d.user("alice")
+        d.pass_(PASSWORDS["alice"])
+        sizes = [int(x.split()[1]) for x in d.list()[1]]
+        uidls = [x.split()[1] for x in d.uidl()[1]]
+        d.quit()
+        assert sorted(zip(sizes, uidls)) == our_list
 
 
 @needs_dovecot
