@@ -204,6 +204,16 @@ int RunServers(const Config& config, bool require_non_root) {
   // Log files stay open as root opened them; every mail file from here on
   // is made as the run_as user, so Dovecot (or POP3 after the drop) can
   // read, rename and delete it.
+  // An early return while acting as the user (recovery or a bind failing)
+  // takes the root ids back first, so the process ends as it started (a
+  // process whose real and effective ids differ cannot be examined by
+  // LeakSanitizer at exit). Harmless after the final drop: it just fails.
+  struct BackToRoot {
+    bool armed;
+    ~BackToRoot() {
+      if (armed && ::geteuid() != 0) ActAsRoot();
+    }
+  } back_to_root{switch_ids};
   if (switch_ids) {
     if (Status s = ActAs(ids); !s.ok()) {
       fmt::print(stderr, "mailnest: cannot act as {}: {}\n", ids.user, s.message());
