@@ -18,7 +18,7 @@
 // line), so a smuggled second message stays text inside the first. In
 // reject mode the same bytes are decoded the same way and the bare LF is
 // flagged. size() counts the message as it is on the wire (un-stuffed,
-// every line end as CR LF): the octets POP3 will send, and what
+// every line end as CR LF): what POP3 will send for these lines, and what
 // max_message_size limits.
 //
 // DotStuffer (POP3 RETR/TOP out): adds a '.' before every line that starts

@@ -97,7 +97,9 @@ class Maildrop {
   bool busy_ = false;
 };
 
-// The UIDL of a message with this Maildir unique part (RFC 1939 §7: 1-70
+// The UIDL of a message with this Maildir unique part, i.e. its file name
+// without ":2,<flags>", for our files and any other writer's: what Dovecot's
+// pop3_uidl_format = %f gives (RFC 1939 §7: 1-70
 // characters in 0x21-0x7E, stable, never reused). The unique part itself
 // when it qualifies; otherwise its first characters with the others
 // replaced by '_', then '~' and 16 hex digits of a hash of the whole part,
