@@ -89,6 +89,13 @@ def shared(mailnest_factory):
     group = grp.getgrgid(pw.pw_gid).gr_name
     base = Path(tempfile.mkdtemp(prefix="mn-interop-"))
     base.chmod(0o755)
+    try:
+        yield from _run_shared(mailnest_factory, base, pw, group, extra)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _run_shared(mailnest_factory, base, pw, group, extra):
     mail_root = base / "mail"
     mn = mailnest_factory(mail_root=mail_root, **extra)
     for sub in ("run", "state"):
@@ -169,7 +176,7 @@ service stats {{
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        shutil.rmtree(base, ignore_errors=True)
+        mn.stop()  # before the caller removes its mail root
 
 
 def fetch_all(m):

@@ -66,6 +66,7 @@ def test_run_as_drops_privileges_and_files_belong_to_the_user(mailnest_factory, 
     assert p.cmd("DELE 1").startswith(b"+OK")
     assert p.cmd("QUIT").startswith(b"+OK")
     assert mn.all_messages("alice") == []
+    assert mn.stop() == 0  # a clean stop as the user (and before the fixture removes the mail root)
 
 
 @needs_root
