@@ -7,6 +7,7 @@ import subprocess
 
 import pytest
 
+from conftest import BINARY
 from test_pop3_support import listing, login
 
 pytestmark = pytest.mark.e3
@@ -71,7 +72,9 @@ def test_foreign_and_old_files_are_served_exactly_with_exact_sizes(mailnest):
     p.cmd("QUIT")
 
     # `mailnest mailboxes` reports the same octets.
-    out = subprocess.run([mailnest.proc.args[0], "mailboxes", "--config", str(mailnest.config_path)],
+    if mailnest.config_path is None:
+        pytest.skip("the external instance's config is unknown: `mailnest mailboxes` not checked")
+    out = subprocess.run([str(BINARY), "mailboxes", "--config", str(mailnest.config_path)],
                          capture_output=True, check=True, timeout=10).stdout.decode()
     [row] = [line.split() for line in out.splitlines() if line.startswith("alice")]
     assert row == ["alice", str(len(FOREIGN)), str(sum(sizes))]

@@ -35,7 +35,12 @@ LF_ONLY_ENDINGS = {b"\n.\n", b"\n.\r\n", b"\r\n.\n"}
 
 @pytest.fixture(params=["normalize", "reject"])
 def bare_newline_mode(request, mailnest_factory):
-    """(mode, a started mailnest with smtp.bare_newline = mode)."""
+    """(mode, a started mailnest with smtp.bare_newline = mode). The default
+    mode runs on the `mailnest` fixture, so lab scripts capture it on their
+    instance; "reject" always gets an instance of its own."""
+    if request.param == "normalize":
+        mn = request.getfixturevalue("mailnest")
+        return mn.config.get("smtp", {}).get("bare_newline", "normalize"), mn
     return request.param, mailnest_factory(smtp={"bare_newline": request.param})
 
 
