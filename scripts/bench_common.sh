@@ -6,6 +6,12 @@
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$ROOT/build}
 MAILNEST=${MAILNEST:-$BUILD_DIR/mailnest}
+# MAILNEST_BASELINE=/path/to/an/older/mailnest: both bench scripts then also
+# run that binary, alternating with $MAILNEST run by run (each on its own
+# mail root, seeded by itself), and report new/baseline. Used to show what a
+# change costs in one invocation, e.g. the LF storage format against the
+# CRLF one before it. The config written must be one both binaries accept.
+MAILNEST_BASELINE=${MAILNEST_BASELINE:-}
 PY=/usr/bin/python3
 # Server log level for the run; "info" logs every transaction like a real
 # deployment would. BENCH_LOG_LEVEL=warn shows what logging costs.
@@ -15,6 +21,9 @@ BENCH_TMP=""
 MN_PID=""
 MN_SMTP_PORT=""
 MN_POP3_PORT=""
+BASE_PID=""
+BASE_SMTP_PORT=""
+BASE_POP3_PORT=""
 
 die() { echo "$(basename "$0"): $*" >&2; exit 2; }
 
@@ -22,6 +31,7 @@ die() { echo "$(basename "$0"): $*" >&2; exit 2; }
 # on ext4 without a journal, files created in the next minutes skip the
 # inodes this frees (recently_deleted() in fs/ext4/ialloc.c) and measure slow.
 bench_cleanup() {
+  stop_baseline
   stop_mailnest
   if [[ -n "$BENCH_TMP" && -d "$BENCH_TMP" && -z "${BENCH_KEEP:-}" ]]; then
     rm -rf "$BENCH_TMP"
@@ -67,16 +77,17 @@ json.dump(cfg, open(out, "w"), indent=2)
 EOF
 }
 
-# start_mailnest CONFIG: sets MN_PID, MN_SMTP_PORT, MN_POP3_PORT.
+# start_mailnest CONFIG [BINARY] [NAME]: sets MN_PID, MN_SMTP_PORT, MN_POP3_PORT.
 start_mailnest() {
-  local config=$1 out="$BENCH_TMP/mailnest.stdout"
-  "$MAILNEST" --config "$config" >"$out" 2>"$BENCH_TMP/mailnest.stderr" &
+  local config=$1 binary=${2:-$MAILNEST} name=${3:-mailnest}
+  local out="$BENCH_TMP/$name.stdout"
+  "$binary" --config "$config" >"$out" 2>"$BENCH_TMP/$name.stderr" &
   MN_PID=$!
   local i line
   for ((i = 0; i < 100; i++)); do  # 10 s at most
     line=$(grep -m1 '^mailnest ready' "$out" 2>/dev/null || true)
     [[ -n "$line" ]] && break
-    kill -0 "$MN_PID" 2>/dev/null || { cat "$BENCH_TMP/mailnest.stderr" >&2; MN_PID=""; die "mailnest exited at start"; }
+    kill -0 "$MN_PID" 2>/dev/null || { cat "$BENCH_TMP/$name.stderr" >&2; MN_PID=""; die "$name exited at start"; }
     sleep 0.1
   done
   [[ -n "$line" ]] || die "mailnest printed no ready line within 10 s"
@@ -97,6 +108,25 @@ stop_mailnest() {
   kill -KILL "$MN_PID" 2>/dev/null || true
   wait "$MN_PID" 2>/dev/null || true
   MN_PID=""
+}
+
+# start_baseline CONFIG: $MAILNEST_BASELINE with CONFIG; sets BASE_PID,
+# BASE_SMTP_PORT, BASE_POP3_PORT (MN_* are left as they were).
+start_baseline() {
+  local pid=$MN_PID smtp=$MN_SMTP_PORT pop3=$MN_POP3_PORT
+  [[ -x "$MAILNEST_BASELINE" ]] || die "MAILNEST_BASELINE=$MAILNEST_BASELINE is not an executable"
+  start_mailnest "$1" "$MAILNEST_BASELINE" baseline
+  # shellcheck disable=SC2034  # read by the scripts that source this file
+  BASE_PID=$MN_PID BASE_SMTP_PORT=$MN_SMTP_PORT BASE_POP3_PORT=$MN_POP3_PORT
+  MN_PID=$pid MN_SMTP_PORT=$smtp MN_POP3_PORT=$pop3
+}
+
+stop_baseline() {
+  [[ -n "$BASE_PID" ]] || return 0
+  local pid=$MN_PID
+  MN_PID=$BASE_PID
+  stop_mailnest
+  MN_PID=$pid BASE_PID=""
 }
 
 # CPU seconds (user+system) a process has used so far.

@@ -1,10 +1,11 @@
 // mailnest: arguments, config, signals, run the loop.
 //
 //   mailnest [--config FILE] [--smtp-listen ADDR:PORT|off]
-//            [--pop3-listen ADDR:PORT|off] [--mail-root DIR]
+//            [--pop3-listen ADDR:PORT|off] [--mail-root DIR] [--require-non-root]
 //   mailnest --check-config [--config FILE]
 //   mailnest passwd            (password on stdin → crypt hash on stdout)
 //   mailnest mailboxes [--config FILE]
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -24,9 +25,11 @@
 #include "base/fd_limit.h"
 #include "base/log.h"
 #include "base/password.h"
+#include "base/run_as.h"
 #include "pop3/pop3_server.h"
 #include "smtp/smtp_server.h"
 #include "store/delivery_journal.h"
+#include "store/fs_env.h"
 #include "store/store_startup.h"
 #include "store/mailbox_stats.h"
 #include "uv/loop.h"
@@ -36,7 +39,7 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: mailnest [--config FILE] [--smtp-listen ADDR:PORT|off] [--pop3-listen ADDR:PORT|off]\n"
-    "                [--mail-root DIR]\n"
+    "                [--mail-root DIR] [--require-non-root]\n"
     "       mailnest --check-config [--config FILE]\n"
     "       mailnest passwd        read a password on stdin, print its crypt(3) hash\n"
     "       mailnest mailboxes [--config FILE]\n";
@@ -45,6 +48,7 @@ struct Args {
   std::string command = "run";  // run | check | passwd | mailboxes
   std::string config_path;
   std::string smtp_listen, pop3_listen, mail_root;
+  bool require_non_root = false;  // refuse to serve as root without run_as
 };
 
 bool ParseArgs(int argc, char** argv, Args* a, std::string* err) {
@@ -68,6 +72,8 @@ bool ParseArgs(int argc, char** argv, Args* a, std::string* err) {
       if (!value(&a->pop3_listen)) return false;
     } else if (arg == "--mail-root") {
       if (!value(&a->mail_root)) return false;
+    } else if (arg == "--require-non-root") {
+      a->require_non_root = true;
     } else if (arg == "passwd" || arg == "mailboxes") {
       a->command = arg;
     } else if (arg == "--help" || arg == "-h") {
@@ -144,10 +150,43 @@ int RunMailboxes(const Config& config) {
 
 // Runs the servers until SIGINT/SIGTERM, then shuts down gracefully.
 // By value: the connection limits may be lowered to the descriptor budget.
-int RunServers(Config config) {
-  if (::mkdir(config.mail_root.c_str(), 0700) != 0 && errno != EEXIST) {
+int RunServers(Config config, bool require_non_root) {
+  // Who we will run as (base/run_as.h): resolved before anything is made.
+  const bool drop = !config.run_as.user.empty();
+  RunAsIds ids;
+  if (drop) {
+    if (Status s = ResolveRunAs(config.run_as, &ids); !s.ok()) {
+      fmt::print(stderr, "mailnest: {}\n", s.message());
+      return 1;
+    }
+    if (::geteuid() != 0 && ::geteuid() != ids.uid) {
+      fmt::print(stderr, "mailnest: run_as.user {} needs a start as root (running as uid {})\n", ids.user,
+                 ::geteuid());
+      return 1;
+    }
+  }
+  if (require_non_root && (drop ? ids.uid == 0 : ::geteuid() == 0)) {
+    fmt::print(stderr, "mailnest: refusing to run as root (--require-non-root): set run_as to an "
+                       "unprivileged user\n");
+    return 1;
+  }
+  const bool switch_ids = drop && ::geteuid() == 0 && ids.uid != 0;
+
+  // store.file_mode / dir_mode: the modes new message files and mailbox
+  // directories get. The umask is loosened by exactly the bits asked for
+  // (a 077 umask would otherwise turn 0640 back into 0600).
+  SetStoreModes(config.store.file_mode, config.store.dir_mode);
+  mode_t old_mask = ::umask(0);
+  ::umask(old_mask & ~static_cast<mode_t>(config.store.file_mode | config.store.dir_mode));
+
+  bool made_root = ::mkdir(config.mail_root.c_str(), static_cast<mode_t>(config.store.dir_mode)) == 0;
+  if (!made_root && errno != EEXIST) {
     // Only the root; mailboxes are created on first delivery off the loop.
     fmt::print(stderr, "mailnest: cannot create mail_root {}: {}\n", config.mail_root, strerror(errno));
+    return 1;
+  }
+  if (made_root && switch_ids && ::chown(config.mail_root.c_str(), ids.uid, ids.gid) != 0) {
+    fmt::print(stderr, "mailnest: chown {}: {}\n", config.mail_root, strerror(errno));
     return 1;
   }
   // The thread pool runs every file operation; size it before first use.
@@ -170,6 +209,31 @@ int RunServers(Config config) {
     pop3_log.Warn("", "{}", fds.warning);
   }
 
+  // Log files stay open as root opened them; every mail file from here on
+  // is made as the run_as user, so Dovecot (or POP3 after the drop) can
+  // read, rename and delete it.
+  // An early return while acting as the user (recovery or a bind failing)
+  // takes the root ids back first, so the process ends as it started (a
+  // process whose real and effective ids differ cannot be examined by
+  // LeakSanitizer at exit). Harmless after the final drop: it just fails.
+  struct BackToRoot {
+    bool armed;
+    ~BackToRoot() {
+      if (armed && ::geteuid() != 0) ActAsRoot();
+    }
+  } back_to_root{switch_ids};
+  if (switch_ids) {
+    if (Status s = ActAs(ids); !s.ok()) {
+      fmt::print(stderr, "mailnest: cannot act as {}: {}\n", ids.user, s.message());
+      return 1;
+    }
+    if (::faccessat(AT_FDCWD, config.mail_root.c_str(), R_OK | W_OK | X_OK, AT_EACCESS) != 0) {
+      fmt::print(stderr, "mailnest: mail_root {} is not usable by run_as user {}: {} (chown it)\n",
+                 config.mail_root, ids.user, strerror(errno));
+      return 1;
+    }
+  }
+
   // Before anything is served: tmp/ debris of crashed runs removed, their
   // journals recovered (or retried in the background on a full disk).
   auto store_startup = std::make_unique<StoreStartup>(config, &smtp_log);
@@ -183,6 +247,13 @@ int RunServers(Config config) {
     }
     std::unique_ptr<SmtpServer> smtp;
     std::unique_ptr<Pop3Server> pop3;
+    // Binding ports below 1024 needs root again, briefly.
+    if (switch_ids) {
+      if (Status s = ActAsRoot(); !s.ok()) {
+        fmt::print(stderr, "mailnest: {}\n", s.message());
+        return 1;
+      }
+    }
     if (config.smtp.listen.enabled) {
       smtp = std::make_unique<SmtpServer>(loop.get(), config, &smtp_log, journal.get());
       Status s = smtp->Start();
@@ -197,6 +268,21 @@ int RunServers(Config config) {
       if (!s.ok()) {
         fmt::print(stderr, "mailnest: pop3: {}\n", s.message());
         return 1;
+      }
+    }
+    // Listeners bound, journal recovered and open: nothing needs root now.
+    if (switch_ids) {
+      if (Status s = DropPrivileges(ids); !s.ok()) {
+        fmt::print(stderr, "mailnest: cannot drop privileges to {}: {}\n", ids.user, s.message());
+        return 1;
+      }
+    }
+    const std::string who = DescribeEffectiveUser();
+    for (Logger* l : {&smtp_log, &pop3_log}) {
+      if (::geteuid() == 0) {
+        l->Warn("", "running as {}: set run_as (and --require-non-root) to serve as an unprivileged user", who);
+      } else {
+        l->Info("", "running as {}; store modes {:04o}/{:04o}", who, config.store.file_mode, config.store.dir_mode);
       }
     }
     // The ready line: scripts and tests read the real ports from it.
@@ -320,5 +406,5 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (args.command == "mailboxes") return RunMailboxes(config);
-  return RunServers(config);
+  return RunServers(config, args.require_non_root);
 }

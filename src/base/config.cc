@@ -64,6 +64,49 @@ class ObjectReader {
     return Status::Ok();
   }
 
+  Status BareNewline(const char* key, BareNewlinePolicy* out) {
+    if (!j_.contains(key)) {
+      seen_.insert(key);
+      return Status::Ok();
+    }
+    std::string v;
+    Status s = String(key, &v);
+    if (!s.ok()) return s;
+    if (v == "normalize") {
+      *out = BareNewlinePolicy::kNormalize;
+    } else if (v == "reject") {
+      *out = BareNewlinePolicy::kReject;
+    } else {
+      return Status::Invalid(fmt::format("{}: must be \"normalize\" or \"reject\"", Name(key)));
+    }
+    return Status::Ok();
+  }
+
+  // An octal permission string such as "0640": only read/write/execute
+  // bits (no setuid, setgid or sticky), and the owner keeps read and write.
+  Status Mode(const char* key, uint32_t* out, uint32_t owner_bits) {
+    if (!j_.contains(key)) {
+      seen_.insert(key);
+      return Status::Ok();
+    }
+    std::string v;
+    Status s = String(key, &v);
+    if (!s.ok()) return s;
+    bool ok = v.size() >= 3 && v.size() <= 4;
+    uint32_t mode = 0;
+    for (char c : v) {
+      if (c < '0' || c > '7') ok = false;
+      mode = mode * 8 + static_cast<uint32_t>(c - '0');
+    }
+    if (!ok || mode > 0777 || (mode & owner_bits) != owner_bits) {
+      return Status::Invalid(fmt::format("{}: must be an octal mode string like \"{:04o}\" (no special bits, owner {})",
+                                         Name(key), owner_bits == 0700 ? 0750 : 0640,
+                                         owner_bits == 0700 ? "rwx" : "rw"));
+    }
+    *out = mode;
+    return Status::Ok();
+  }
+
   const json* Take(const char* key) {
     seen_.insert(key);
     auto it = j_.find(key);
@@ -126,6 +169,7 @@ Status ParseSmtp(const json& j, SmtpConfig* c) {
   MN_TRY(r.Uint("data_timeout_s", &c->data_timeout_s, 1, 86400));
   MN_TRY(r.Uint("data_total_timeout_s", &c->data_total_timeout_s, 1, 86400));
   MN_TRY(r.Uint("greeting_delay_ms", &c->greeting_delay_ms, 0, 60000));
+  MN_TRY(r.BareNewline("bare_newline", &c->bare_newline));
   return r.CheckNoUnknownKeys();
 }
 
@@ -142,6 +186,7 @@ Status ParsePop3(const json& j, Pop3Config* c) {
   MN_TRY(r.Uint("password_check_threads", &c->password_check_threads, 1, 64));
   MN_TRY(r.Uint("password_check_queue", &c->password_check_queue, 1, 100000));
   MN_TRY(r.Uint("max_logins_per_ip", &c->max_logins_per_ip, 1, 100000));
+  MN_TRY(r.BareNewline("bare_newline", &c->bare_newline));
   return r.CheckNoUnknownKeys();
 }
 
@@ -154,6 +199,31 @@ Status ParseStore(const json& j, StoreConfig* c) {
   MN_TRY(r.Uint("journal_checkpoint_ms", &c->journal_checkpoint_ms, 10, 60000));
   MN_TRY(r.Uint("journal_checkpoint_mib", &c->journal_checkpoint_mib, 1, 4096));
   MN_TRY(r.Uint("recovery_retry_ms", &c->recovery_retry_ms, 10, 3600000));
+  MN_TRY(r.Mode("file_mode", &c->file_mode, 0600));
+  MN_TRY(r.Mode("dir_mode", &c->dir_mode, 0700));
+  return r.CheckNoUnknownKeys();
+}
+
+// A passwd/group database name as useradd accepts it (checked here so a typo
+// fails at load; that the user exists is checked at start, where it is used).
+bool IsValidAccountName(const std::string& n) {
+  if (n.empty() || n.size() > 32 || n[0] == '-') return false;
+  for (unsigned char c : n) {
+    if (!(std::isalnum(c) || c == '_' || c == '-' || c == '.')) return false;
+  }
+  return true;
+}
+
+Status ParseRunAs(const json& j, RunAsConfig* c) {
+  ObjectReader r(j, "run_as");
+  MN_TRY(r.CheckIsObject());
+  MN_TRY(r.String("user", &c->user, false));
+  MN_TRY(r.String("group", &c->group));
+  if (!j.contains("user")) return Status::Invalid("run_as.user: required when run_as is set");
+  if (!IsValidAccountName(c->user)) return Status::Invalid("run_as.user: not a valid user name");
+  if (!c->group.empty() && !IsValidAccountName(c->group)) {
+    return Status::Invalid("run_as.group: not a valid group name");
+  }
   return r.CheckNoUnknownKeys();
 }
 
@@ -258,6 +328,7 @@ Status ParseConfig(const std::string& text, Config* c) {
   if (const json* s = r.Take("smtp")) MN_TRY(ParseSmtp(*s, &c->smtp));
   if (const json* p = r.Take("pop3")) MN_TRY(ParsePop3(*p, &c->pop3));
   if (const json* s = r.Take("store")) MN_TRY(ParseStore(*s, &c->store));
+  if (const json* a = r.Take("run_as")) MN_TRY(ParseRunAs(*a, &c->run_as));
   r.Take("_comment");  // free-text documentation allowed at top level
   MN_TRY(r.CheckNoUnknownKeys());
   if (!c->smtp.listen.enabled && !c->pop3.listen.enabled) {

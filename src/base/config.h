@@ -15,6 +15,12 @@
 
 namespace mailnest {
 
+// How a line ended by a LF alone is taken (Postfix 3.9's
+// smtpd_forbid_bare_newline): kNormalize = as if it ended in CR LF (a bare
+// CR is refused either way, and only CR LF . CR LF ends DATA); kReject = the
+// line (command: close; DATA: the message) is refused.
+enum class BareNewlinePolicy { kNormalize, kReject };
+
 struct ListenConfig {
   bool enabled = true;
   std::string address = "127.0.0.1";
@@ -39,6 +45,7 @@ struct SmtpConfig {
   // early talker (554 5.5.0, close). 0 = greet at once (only input already
   // queued at accept counts as early).
   uint32_t greeting_delay_ms = 0;
+  BareNewlinePolicy bare_newline = BareNewlinePolicy::kNormalize;  // commands and DATA lines
 };
 
 struct Pop3Config {
@@ -58,6 +65,7 @@ struct Pop3Config {
   // PASS commands being checked (or in their failure delay) at once from
   // one client address; beyond: -ERR [SYS/TEMP] at once, no check.
   uint32_t max_logins_per_ip = 10;
+  BareNewlinePolicy bare_newline = BareNewlinePolicy::kNormalize;  // command lines
 };
 
 struct StoreConfig {
@@ -72,6 +80,19 @@ struct StoreConfig {
   // A journal recovery that failed at start (a full disk) is retried this
   // often in the background while the servers run.
   uint32_t recovery_retry_ms = 5000;
+  // Permission bits of message files and of the directories mailnest makes
+  // (config: octal strings "0600" / "0700"); 0640 / 0750 share a mail root
+  // with a reader in the same group (Dovecot run as another user).
+  uint32_t file_mode = 0600;
+  uint32_t dir_mode = 0700;
+};
+
+// Who the server runs as once its listeners are bound and the journal is
+// recovered (so ports below 1024 can be bound as root). Empty = stay as the
+// starting user.
+struct RunAsConfig {
+  std::string user;   // a name from the passwd database
+  std::string group;  // "" = the user's primary group
 };
 
 struct UserConfig {
@@ -91,6 +112,7 @@ struct Config {
   SmtpConfig smtp;
   Pop3Config pop3;
   StoreConfig store;
+  RunAsConfig run_as;
 
   // Resolves a local part to the mailbox owners (a user, or an alias's
   // users). Empty when unknown. Case-insensitive on the local part.

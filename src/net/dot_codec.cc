@@ -1,29 +1,45 @@
 #include "net/dot_codec.h"
 
+#include <cstring>
+
 namespace mailnest {
 
 void DataDecoder::EmitRun(const char* p, size_t n, std::string* out) {
-  // Emit() for n ordinary in-line bytes at once.
   size_ += n;
   line_len_ += n;
   if (line_len_ > max_line_) line_too_long_ = true;
-  if (too_large_) return;
+  if (too_large_) return;  // keep counting, stop storing: memory stays bounded
   if (size_ > max_size_) {
     too_large_ = true;
-    n -= static_cast<size_t>(size_ - max_size_);  // store up to the limit, as Emit() would
+    n -= static_cast<size_t>(size_ - max_size_);  // store up to the limit
   }
   out->append(p, n);
 }
 
-void DataDecoder::Emit(char c, std::string* out) {
-  ++size_;
-  ++line_len_;
+void DataDecoder::EndLine(size_t wire_octets, bool crlf, std::string* out) {
+  line_len_ += wire_octets;
   if (line_len_ > max_line_) line_too_long_ = true;
-  if (size_ > max_size_) {
-    too_large_ = true;
-    return;  // keep counting, stop storing: memory stays bounded
+  size_ += 2;  // sent as CR LF by POP3, whatever arrived
+  if (!too_large_) {
+    if (size_ > max_size_) {
+      too_large_ = true;
+    } else {
+      out->push_back('\n');
+    }
   }
-  out->push_back(c);
+  if (!crlf) {
+    ++bare_lf_lines_;
+    if (mode_ == BareNewline::kReject) bare_newline_ = true;
+  }
+  prev_crlf_ = crlf;
+  state_ = State::kLineStart;
+}
+
+void DataDecoder::BareCR() {
+  bare_newline_ = true;  // in both modes: no stored message holds a bare CR
+  ++line_len_;           // it was on the wire
+  if (line_len_ > max_line_) line_too_long_ = true;
+  state_ = State::kInLine;
 }
 
 size_t DataDecoder::Feed(const char* data, size_t len, std::string* out) {
@@ -52,22 +68,19 @@ size_t DataDecoder::Feed(const char* data, size_t len, std::string* out) {
       case State::kInLine:
         if (c == '\r') {
           state_ = State::kSawCR;
+        } else if (c == '\n') {
+          EndLine(1, false, out);  // a bare LF: normalized, or flagged in reject mode
         } else {
-          if (c == '\n') bare_newline_ = true;  // only CRLF ends a line
-          Emit(c, out);
+          EmitRun(&c, 1, out);
           state_ = State::kInLine;
         }
         break;
       case State::kSawCR:
         if (c == '\n') {
-          Emit('\r', out);
-          Emit('\n', out);
-          state_ = State::kLineStart;
+          EndLine(2, true, out);
         } else {
-          bare_newline_ = true;  // CR not followed by LF
-          Emit('\r', out);
+          BareCR();
           --i;  // judge c again as an ordinary in-line byte
-          state_ = State::kInLine;
         }
         break;
       case State::kDot:
@@ -81,12 +94,14 @@ size_t DataDecoder::Feed(const char* data, size_t len, std::string* out) {
         break;
       case State::kDotCR:
         if (c == '\n') {
-          state_ = State::kDone;  // CRLF . CRLF: the one real end of data
+          if (prev_crlf_) {
+            state_ = State::kDone;  // CRLF . CRLF: the one real end of data
+          } else {
+            EndLine(2, true, out);  // "\n.\r\n": an empty line, never the end
+          }
         } else {
-          bare_newline_ = true;  // ".\r" + not LF: a smuggling attempt
-          Emit('\r', out);
+          BareCR();  // ".\r" + not LF: a smuggling attempt
           --i;
-          state_ = State::kInLine;
         }
         break;
       case State::kDone:
@@ -97,24 +112,39 @@ size_t DataDecoder::Feed(const char* data, size_t len, std::string* out) {
 }
 
 void DotStuffer::Feed(const char* data, size_t len, std::string* out) {
-  out->reserve(out->size() + len + 16);
-  size_t run = 0;  // start of the not yet copied run
-  for (size_t i = 0; i < len; ++i) {
-    char c = data[i];
-    if (at_line_start_ && c == '.') {
-      out->append(data + run, i - run);
-      out->push_back('.');
-      run = i;
+  if (len == 0) return;
+  out->reserve(out->size() + len + 64);
+  const char* const end = data + len;
+  const char* run = data;  // start of the not yet copied run
+  if (at_line_start_ && *data == '.') out->push_back('.');
+  const char* p = data;
+  for (;;) {
+    const char* lf = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
+    if (!lf) break;
+    bool cr_before = lf > data ? lf[-1] == '\r' : last_cr_;
+    if (!cr_before) {  // an LF line end (the Maildir convention): send CR LF
+      out->append(run, static_cast<size_t>(lf - run));
+      out->push_back('\r');
+      run = lf;
     }
-    at_line_start_ = (c == '\n');
+    p = lf + 1;
+    if (p == end) break;
+    if (*p == '.') {
+      out->append(run, static_cast<size_t>(p - run));
+      out->push_back('.');
+      run = p;
+    }
   }
-  out->append(data + run, len - run);
+  out->append(run, static_cast<size_t>(end - run));
+  at_line_start_ = end[-1] == '\n';
+  last_cr_ = end[-1] == '\r';
 }
 
 void DotStuffer::Finish(std::string* out) {
   if (!at_line_start_) out->append("\r\n");
   out->append(".\r\n");
   at_line_start_ = true;
+  last_cr_ = false;
 }
 
 }  // namespace mailnest

@@ -38,8 +38,13 @@ bool LineFramer::Next(Event* ev) {
     for (; i < limit; ++i) {
       char c = start[i];
       if (c == '\n') {
-        ev->kind = Kind::kBareNewline;  // LF without CR before it
         ev->line = std::string_view(start, i);
+        if (accept_bare_lf_) {  // normalize: as if it ended in CR LF
+          ev->kind = Kind::kLine;
+          pos_ += i + 1;
+        } else {
+          ev->kind = Kind::kBareNewline;  // LF without CR before it
+        }
         return true;
       }
       if (c == '\r') break;

@@ -4,11 +4,14 @@
 // Next() hands out one event at a time until it returns false ("need more").
 // The string_view in an event is valid until the next Feed()/Next() call.
 //
-//  - kLine: a line, without its CRLF. Only CR LF ends a line.
+//  - kLine: a line, without its CRLF. Only CR LF ends a line, unless the
+//    framer accepts bare LF (normalize mode, Postfix 3.9's
+//    smtpd_forbid_bare_newline=normalize): then a LF alone ends one too.
 //  - kTooLong: the line exceeded max_line octets (CRLF included). Emitted once;
 //    the framer then discards input up to and including the next LF, so the
 //    session stays in sync with the client.
-//  - kBareNewline: a LF not preceded by CR, or a CR not followed by LF. The
+//  - kBareNewline: a CR not followed by LF, or (reject mode) a LF not
+//    preceded by CR. The
 //    framer's buffer is left untouched after this; callers are expected to
 //    reply and close (Postfix smtpd_forbid_bare_newline=reject).
 //
@@ -29,7 +32,8 @@ class LineFramer {
     std::string_view line;
   };
 
-  explicit LineFramer(size_t max_line) : max_line_(max_line) {}
+  explicit LineFramer(size_t max_line, bool accept_bare_lf = false)
+      : max_line_(max_line), accept_bare_lf_(accept_bare_lf) {}
 
   void Feed(const char* data, size_t len);
   bool Next(Event* ev);
@@ -41,6 +45,7 @@ class LineFramer {
 
  private:
   size_t max_line_;
+  bool accept_bare_lf_;
   std::string buf_;
   size_t pos_ = 0;          // start of the unconsumed part of buf_
   bool discarding_ = false; // inside an over-long line, skipping to LF

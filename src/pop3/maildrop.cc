@@ -11,6 +11,7 @@
 #include <cstring>
 #include <ctime>
 #include <tuple>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -19,6 +20,7 @@
 #include "store/fs_env.h"
 #include "store/mailbox_path.h"
 #include "store/maildir_files.h"
+#include "store/maildir_lookup.h"
 #include "store/maildir_name.h"
 
 namespace mailnest {
@@ -86,8 +88,13 @@ struct Maildrop::State {
   // Job results.
   Status status;
   std::vector<Entry> entries;
-  std::vector<std::string> to_remove;  // "cur/<name>" or "new/<name>"
-  std::vector<std::string> unmoved;    // names left in new/ by a failed move
+  struct Removal {
+    std::string sub;     // "cur" or "new" (a message whose move failed)
+    std::string name;    // its file name when the snapshot was taken
+    std::string unique;  // to find it again if another program renamed it
+  };
+  std::vector<Removal> to_remove;
+  std::vector<std::string> unmoved;  // names left in new/ by a failed move
   std::string unmoved_error;
   size_t removed = 0;
 
@@ -174,13 +181,11 @@ struct Maildrop::State {
       MaildirNameParts parts;
       if (!ParseMaildirName(e->d_name, &parts)) continue;
       en.msg.file_name = e->d_name;
-      if (parts.size) {
-        en.msg.size = *parts.size;
-      } else {
-        FileInfo info;
-        if (!env->Stat(cur_dir + "/" + en.msg.file_name, &info).ok() || info.is_dir) continue;
-        en.msg.size = info.size;
-      }
+      // W= of our names and Dovecot's; other files (older mailnest
+      // versions, procmail, getmail) are counted once and remembered. A
+      // file that vanished meanwhile is not part of the snapshot.
+      if (!MessageWireSize(cur_dir, en.msg.file_name, parts, &en.msg.size).ok()) continue;
+      en.msg.unique = parts.unique;
       en.unique = std::move(parts.unique);
       en.time = DeliveryTime(en.unique);
       entries.push_back(std::move(en));
@@ -200,7 +205,8 @@ struct Maildrop::State {
       Entry en;
       en.msg.file_name = name;
       en.msg.in_new = true;
-      en.msg.size = parts.size ? *parts.size : info.size;
+      if (!MessageWireSize(new_dir, name, parts, &en.msg.size).ok()) continue;
+      en.msg.unique = parts.unique;
       en.unique = std::move(parts.unique);
       en.time = DeliveryTime(en.unique);
       entries.push_back(std::move(en));
@@ -249,16 +255,25 @@ struct Maildrop::State {
     removed = 0;
     size_t failed = 0;
     bool from_new = false;
-    for (const std::string& name : to_remove) {
-      std::string path = dir + "/" + name;
+    for (const Removal& r : to_remove) {
+      const std::string sub_dir = dir + "/" + r.sub;
+      std::string path = sub_dir + "/" + r.name;
       if (env->Unlink(path).ok()) {
         ++removed;
-        from_new |= name.starts_with("new/");
+        from_new |= r.sub == "new";
         continue;
       }
       int err = 0;
       FileInfo info;
-      if (!env->Stat(path, &info, &err).ok() && err == ENOENT) continue;  // gone already: fine
+      if (!env->Stat(path, &info, &err).ok() && err == ENOENT) {
+        // Renamed by another program (a flag change) or gone already.
+        std::string now;
+        if (FindByUnique(sub_dir, r.unique, &now).ok() && env->Unlink(sub_dir + "/" + now).ok()) {
+          ++removed;
+          from_new |= r.sub == "new";
+        }
+        continue;
+      }
       ++failed;
     }
     status = Status::Ok();
@@ -344,7 +359,7 @@ void Maildrop::Commit(CommitDone done) {
   auto st = state_;
   st->to_remove.clear();
   for (const MaildropMessage& m : messages_) {
-    if (m.deleted) st->to_remove.push_back((m.in_new ? "new/" : "cur/") + m.file_name);
+    if (m.deleted) st->to_remove.push_back({m.in_new ? "new" : "cur", m.file_name, m.unique});
   }
   // Runs on the loop thread once the files are gone (or were not touched).
   auto finish = [this, st, done = std::move(done)] {

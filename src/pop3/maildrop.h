@@ -51,10 +51,11 @@ struct MaildropOptions {
 };
 
 struct MaildropMessage {
-  std::string file_name;  // name in cur/ (in new/ when in_new)
+  std::string file_name;  // name in cur/ (in new/ when in_new) when the snapshot was taken
+  std::string unique;     // the name up to ":2," (stays when flags change)
   bool in_new = false;    // its move into cur/ failed at Open: still in new/
   std::string uidl;       // MakeUidl(unique part of the name)
-  uint64_t size = 0;      // octets RETR sends before stuffing (S= or stat)
+  uint64_t size = 0;      // octets RETR sends before stuffing, every line end CR LF
   bool deleted = false;
 };
 
@@ -106,7 +107,9 @@ class Maildrop {
   bool busy_ = false;
 };
 
-// The UIDL of a message with this Maildir unique part (RFC 1939 §7: 1-70
+// The UIDL of a message with this Maildir unique part, i.e. its file name
+// without ":2,<flags>", for our files and any other writer's: what Dovecot's
+// pop3_uidl_format = %f gives (RFC 1939 §7: 1-70
 // characters in 0x21-0x7E, stable, never reused). The unique part itself
 // when it qualifies; otherwise its first characters with the others
 // replaced by '_', then '~' and 16 hex digits of a hash of the whole part,

@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "store/maildir_lookup.h"
 #include "uv/pool_job.h"
 
 namespace mailnest {
@@ -17,6 +18,7 @@ namespace mailnest {
 // time: the loop thread only while no job is in flight.
 struct MessageReader::State {
   std::string path;
+  std::string unique;  // to find the message again if renamed; may be empty
   size_t chunk;
   int fd = -1;
   bool opened = false;
@@ -47,8 +49,16 @@ struct MessageReader::State {
     if (!opened) {
       opened = true;
       fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+      int e = fd < 0 ? errno : 0;
+      if (e == ENOENT && !unique.empty()) {
+        const std::string dir = path.substr(0, path.find_last_of('/'));
+        std::string now;
+        if (FindByUnique(dir, unique, &now).ok()) {
+          fd = ::open((dir + "/" + now).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+          e = fd < 0 ? errno : 0;
+        }
+      }
       if (fd < 0) {
-        int e = errno;
         Fail(e == ENOENT ? Status::NotFound("message file vanished")
                          : Status::IoError(fmt::format("open: {}", strerror(e))));
         return;
@@ -84,9 +94,10 @@ struct MessageReader::State {
   }
 };
 
-MessageReader::MessageReader(uv_loop_t* loop, std::string path, size_t chunk)
+MessageReader::MessageReader(uv_loop_t* loop, std::string path, size_t chunk, std::string unique)
     : loop_(loop), state_(std::make_shared<State>()) {
   state_->path = std::move(path);
+  state_->unique = std::move(unique);
   state_->chunk = chunk;
 }
 

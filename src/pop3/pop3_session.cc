@@ -44,7 +44,8 @@ Pop3Session::Pop3Session(Context* ctx, uint64_t id)
       cfg_(ctx->config->pop3),
       sid_(fmt::format("p{}", id)),
       conn_(ctx->loop, this),
-      framer_(ctx->config->pop3.max_line_length) {}
+      framer_(ctx->config->pop3.max_line_length,
+              ctx->config->pop3.bare_newline == BareNewlinePolicy::kNormalize) {}
 
 Pop3Session::~Pop3Session() = default;
 
@@ -461,7 +462,8 @@ void Pop3Session::StartStream(size_t index, std::optional<uint64_t> top_lines) {
   stream_started_ = false;
   stuffer_ = DotStuffer();
   top_ = top_lines ? std::make_unique<TopFilter>(*top_lines) : nullptr;
-  reader_ = std::make_unique<MessageReader>(ctx_->loop, maildrop_->MessagePath(index), kChunk);
+  reader_ = std::make_unique<MessageReader>(ctx_->loop, maildrop_->MessagePath(index), kChunk,
+                                            maildrop_->message(index).unique);
   MaybeReadMore();
 }
 
@@ -501,8 +503,11 @@ void Pop3Session::OnChunk(const Status& status, std::string_view chunk, bool eof
       conn_.Close();
       return;
     }
-    ReplyErr(status.code() == Status::Code::kNotFound ? "[SYS/TEMP] message vanished, try again later"
-                                                      : "[SYS/TEMP] cannot read message, try again later");
+    // NotFound: another program sharing the Maildir (Dovecot, a mail
+    // reader) deleted it after our snapshot; it will not come back.
+    ReplyErr(status.code() == Status::Code::kNotFound
+                 ? fmt::format("message {} no longer exists (removed by another program)", stream_index_ + 1)
+                 : std::string("[SYS/TEMP] cannot read message, try again later"));
     return EndStream();
   }
   if (!stream_started_) {

@@ -52,7 +52,8 @@ SmtpSession::SmtpSession(const SmtpContext& ctx, Io* io, std::string id)
       cfg_(ctx.config->smtp),
       io_(io),
       id_(std::move(id)),
-      framer_(ctx.config->smtp.max_line_length) {}
+      framer_(ctx.config->smtp.max_line_length,
+              ctx.config->smtp.bare_newline == BareNewlinePolicy::kNormalize) {}
 
 SmtpSession::~SmtpSession() {
   // A delivery not committed has nothing to keep; Abort removes its tmp/
@@ -414,7 +415,9 @@ void SmtpSession::ProceedExpn(SmtpCommandArgs&) { Reply(SmtpReplyId::kNotImpleme
 // Message body
 
 void SmtpSession::BeginBody() {
-  decoder_.emplace(cfg_.max_message_size, cfg_.max_text_line_length);
+  decoder_.emplace(cfg_.max_message_size, cfg_.max_text_line_length,
+                   cfg_.bare_newline == BareNewlinePolicy::kNormalize ? BareNewline::kNormalize
+                                                                       : BareNewline::kReject);
   delivery_ = std::make_unique<MaildirDelivery>(ctx_.loop, ctx_.store);
   delivery_->Begin(mailboxes_);
   delivery_->AppendHeader(TraceHeaders(delivery_->id()));
@@ -474,8 +477,9 @@ void SmtpSession::OnCommitted(const Status& status, const std::string& queue_id)
   if (status.ok()) {
     ++messages_;
     errors_ = 0;  // like Postfix: the error limit counts errors since the last delivery
-    ctx_.log->Info(id_, "queued as {} from=<{}> nrcpt={} size={} mailboxes={}", queue_id, LogSafe(sender_),
-                   recipients_.size(), decoder_->size(), mailboxes_.size());
+    ctx_.log->Info(id_, "queued as {} from=<{}> nrcpt={} size={} mailboxes={}{}", queue_id, LogSafe(sender_),
+                   recipients_.size(), decoder_->size(), mailboxes_.size(),
+                   decoder_->bare_lf_lines() ? fmt::format(" bare_lf_lines={}", decoder_->bare_lf_lines()) : "");
     Reply(SmtpReplyId::kQueued, queue_id);
   } else {
     ctx_.log->Error(id_, "store failed for message from {}: {}", peer_, status.ToString());
@@ -502,16 +506,17 @@ void SmtpSession::AbortDelivery() {
 }
 
 std::string SmtpSession::TraceHeaders(const std::string& queue_id) const {
-  // RFC 5321 §4.4 trace fields. TCP-info is an address-literal; "for" only
+  // RFC 5321 §4.4 trace fields, in the storage form (LF line ends, as the
+  // body from the DataDecoder). TCP-info is an address-literal; "for" only
   // with a single recipient so that one copy does not reveal the others.
   std::string ip_literal = peer_ip_.find(':') != std::string::npos ? "IPv6:" + peer_ip_ : peer_ip_;
-  std::string out = fmt::format("Return-Path: <{}>\r\nReceived: from {} ([{}])\r\n\tby {} (mailnest) with {} id {}",
+  std::string out = fmt::format("Return-Path: <{}>\nReceived: from {} ([{}])\n\tby {} (mailnest) with {} id {}",
                                 sender_, helo_, ip_literal, hostname(), esmtp_ ? "ESMTP" : "SMTP", queue_id);
   std::string date = Rfc5322Date(time(nullptr));
   if (recipients_.size() == 1) {
-    out += fmt::format("\r\n\tfor <{}>; {}\r\n", recipients_.front(), date);
+    out += fmt::format("\n\tfor <{}>; {}\n", recipients_.front(), date);
   } else {
-    out += fmt::format(";\r\n\t{}\r\n", date);
+    out += fmt::format(";\n\t{}\n", date);
   }
   return out;
 }

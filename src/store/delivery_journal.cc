@@ -308,7 +308,9 @@ void DeliveryJournal::AppendBatch(std::vector<std::shared_ptr<Job>>* batch) {
     const DeliveryFiles* f = job->files;  // fields the publisher never writes
     std::vector<std::string> names;
     for (const std::string& dir : f->mailbox_dirs) names.push_back(MailboxNameOf(dir));
-    job->record_name = MakeMaildirFileName(f->id, f->host, job->content.size());
+    WireSizeCounter counted;  // the publisher counts the same octets for the same name
+    counted.Add(job->content);
+    job->record_name = MakeMaildirFileName(f->id, f->host, job->content.size(), counted.wire());
     EncodeJournalRecord(file->generation, names, job->record_name, job->content, &records);
   }
   // A failed write is retried at the same offset by the next batch (what

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -36,10 +37,14 @@ void Clear(int* err) {
   if (err) *err = 0;
 }
 
+std::atomic<uint32_t> g_file_mode{0600};
+std::atomic<uint32_t> g_dir_mode{0700};
+
 class PosixFsEnv final : public FsEnv {
  public:
   Status OpenExclusive(const std::string& path, int* fd, int* err) override {
-    *fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    *fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                 static_cast<mode_t>(g_file_mode.load(std::memory_order_relaxed)));
     if (*fd < 0) return Error("open", path, errno, err);
     Clear(err);
     return Status::Ok();
@@ -107,7 +112,7 @@ class PosixFsEnv final : public FsEnv {
 
   Status MakeDir(const std::string& path, bool* created) override {
     *created = false;
-    if (::mkdir(path.c_str(), 0700) == 0) {
+    if (::mkdir(path.c_str(), static_cast<mode_t>(g_dir_mode.load(std::memory_order_relaxed))) == 0) {
       *created = true;
       return Status::Ok();
     }
@@ -189,6 +194,11 @@ class PosixFsEnv final : public FsEnv {
 }  // namespace
 
 FsEnv::~FsEnv() = default;
+
+void SetStoreModes(uint32_t file_mode, uint32_t dir_mode) {
+  g_file_mode.store(file_mode & 0777, std::memory_order_relaxed);
+  g_dir_mode.store(dir_mode & 0777, std::memory_order_relaxed);
+}
 
 FsEnv* DefaultFsEnv() {
   static PosixFsEnv* env = new PosixFsEnv();  // intentionally leaked: used until exit

@@ -35,7 +35,8 @@ class FsEnv {
   FsEnv& operator=(const FsEnv&) = delete;
   virtual ~FsEnv();
 
-  // Creates `path` with O_WRONLY|O_CREAT|O_EXCL|O_CLOEXEC, mode 0600.
+  // Creates `path` with O_WRONLY|O_CREAT|O_EXCL|O_CLOEXEC, mode
+  // store.file_mode (0600 unless SetStoreModes said otherwise).
   // OK: *fd is a new descriptor the caller must Close(); the file is empty
   // and did not exist before. Failure: *fd is -1, nothing was created.
   virtual Status OpenExclusive(const std::string& path, int* fd, int* err = nullptr) = 0;
@@ -70,7 +71,7 @@ class FsEnv {
   // unlink(path). Failure (including ENOENT): reported, nothing else changed.
   virtual Status Unlink(const std::string& path) = 0;
 
-  // mkdir(path, 0700). OK when it was created (*created = true) or already
+  // mkdir(path, store.dir_mode: 0700 unless SetStoreModes said otherwise). OK when it was created (*created = true) or already
   // exists as a directory (*created = false). Failure: no directory exists.
   virtual Status MakeDir(const std::string& path, bool* created) = 0;
 
@@ -110,5 +111,12 @@ class FsEnv {
 
 // The process-wide POSIX implementation; never null, never freed.
 FsEnv* DefaultFsEnv();
+
+// The permission bits the POSIX env gives the message files and the
+// directories it creates (store.file_mode / store.dir_mode, e.g. 0640 /
+// 0750 to share a mail root with a reader in the same group). Call once at
+// start, before any store I/O; the umask still applies (main loosens it by
+// exactly these bits).
+void SetStoreModes(uint32_t file_mode, uint32_t dir_mode);
 
 }  // namespace mailnest

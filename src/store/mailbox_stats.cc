@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "base/config.h"
+#include "store/maildir_lookup.h"
 #include "store/maildir_name.h"
 
 namespace mailnest {
@@ -40,23 +41,17 @@ Status CountSubdir(const std::string& path, MailboxStats* stats) {
     if (errno == ENOENT) return Status::Ok();
     return Status::IoError(fmt::format("opendir {}: {}", path, std::strerror(errno)));
   }
-  int dfd = ::dirfd(dir.get());
   errno = 0;
   while (struct dirent* e = ::readdir(dir.get())) {
     MaildirNameParts parts;
     if (!ParseMaildirName(e->d_name, &parts)) continue;  // dotfiles and junk
     if (e->d_type != DT_REG && e->d_type != DT_UNKNOWN) continue;
+    // The size POP3 reports for it (W=, or the file counted): see
+    // store/maildir_lookup.h.
     uint64_t size = 0;
-    if (parts.size) {
-      size = *parts.size;
-    } else {
-      // No S= (a file some other MDA put there): stat, never open.
-      struct stat st;
-      if (::fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) {
-        errno = 0;  // gone meanwhile, or not a file: skip
-        continue;
-      }
-      size = static_cast<uint64_t>(st.st_size);
+    if (!MessageWireSize(path, e->d_name, parts, &size).ok()) {
+      errno = 0;  // gone meanwhile, or not a readable file: skip
+      continue;
     }
     stats->messages += 1;
     stats->octets += size;

@@ -1,6 +1,7 @@
 // `mailnest mailboxes`: count and size every mailbox from directory entries
-// and the S=<size> field of Maildir names (stat() as fallback), never
-// opening a message.
+// and the W=<size> field of Maildir names: the sizes POP3 reports (every
+// line end counted as CR LF). A file without a trustworthy W= (an older
+// mailnest, another MDA) is read to count it, as POP3 does.
 #pragma once
 
 #include <cstdint>

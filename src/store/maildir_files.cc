@@ -172,6 +172,7 @@ Status WriteChunk(DeliveryFiles* f, std::string_view data) {
   Status s = f->env->WriteAll(f->fd, data.data(), data.size());
   if (!s.ok()) return s;
   f->written += data.size();
+  f->counted.Add(data);
   return Status::Ok();
 }
 
@@ -191,7 +192,7 @@ Status Seal(DeliveryFiles* f) {
     Status s = env->Close(fd);
     if (!s.ok()) return s;
   }
-  f->final_name = MakeMaildirFileName(f->id, f->host, f->written);
+  f->final_name = MakeMaildirFileName(f->id, f->host, f->written, f->counted.wire());
 
   // One tmp/ file per mailbox; created[i] tracks mailbox i's file from here.
   const std::string primary = f->mailbox_dirs[0] + "/tmp/" + f->tmp_name;

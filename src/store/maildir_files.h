@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "store/wire_size.h"
 
 namespace mailnest {
 
@@ -29,8 +30,9 @@ struct DeliveryFiles {
   int fd = -1;                            // the primary tmp file while open
   bool opened = false;                    // the primary tmp file was created
   uint64_t written = 0;                   // octets written to it
+  WireSizeCounter counted;                // the same octets, for W=
   std::vector<std::string> created;       // every path made here: removed on failure
-  std::string final_name;                 // set by Publish: "<id>.<host>,S=<size>"
+  std::string final_name;                 // set by Publish: "<id>.<host>,S=<size>,W=<wire>"
 };
 
 // The directory holding `path`: "." without a slash, "/" at the root.

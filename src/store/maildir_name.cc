@@ -37,9 +37,31 @@ std::string SanitizeMaildirHost(std::string_view host) {
 }
 
 std::string MakeMaildirFileName(const std::string& base, std::string_view sanitized_host,
-                                uint64_t size) {
-  return fmt::format("{}.{},S={}", base, sanitized_host, size);
+                                uint64_t size, uint64_t wire) {
+  return fmt::format("{}.{},S={},W={}", base, sanitized_host, size, wire);
 }
+
+namespace {
+
+// ",<tag>=<digits>" in a unique part, ending at ',' or at its end.
+std::optional<uint64_t> SizeField(std::string_view unique, std::string_view tag) {
+  size_t pos = unique.find(tag);
+  if (pos == std::string_view::npos) return std::nullopt;
+  size_t i = pos + tag.size();
+  uint64_t v = 0;
+  bool any = false;
+  while (i < unique.size() && unique[i] >= '0' && unique[i] <= '9') {
+    uint64_t d = static_cast<uint64_t>(unique[i] - '0');
+    if (v > (UINT64_MAX - d) / 10) return std::nullopt;
+    v = v * 10 + d;
+    any = true;
+    ++i;
+  }
+  if (!any || (i != unique.size() && unique[i] != ',')) return std::nullopt;
+  return v;
+}
+
+}  // namespace
 
 bool ParseMaildirName(std::string_view name, MaildirNameParts* out) {
   if (name.empty() || name[0] == '.') return false;
@@ -56,23 +78,9 @@ bool ParseMaildirName(std::string_view name, MaildirNameParts* out) {
   if (unique.empty()) return false;
   out->unique.assign(unique);
   out->info.assign(info);
-  out->size.reset();
 
-  // ",S=<digits>" ends at ',' or at the end of the unique part.
-  size_t pos = unique.find(",S=");
-  if (pos != std::string_view::npos) {
-    size_t i = pos + 3;
-    uint64_t v = 0;
-    bool any = false, overflow = false;
-    while (i < unique.size() && unique[i] >= '0' && unique[i] <= '9') {
-      uint64_t d = static_cast<uint64_t>(unique[i] - '0');
-      if (v > (UINT64_MAX - d) / 10) overflow = true;
-      v = v * 10 + d;
-      any = true;
-      ++i;
-    }
-    if (any && !overflow && (i == unique.size() || unique[i] == ',')) out->size = v;
-  }
+  out->size = SizeField(unique, ",S=");
+  out->wire = SizeField(unique, ",W=");
   return true;
 }
 

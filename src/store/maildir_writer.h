@@ -4,7 +4,7 @@
 // One MaildirDelivery per SMTP transaction, all calls on the loop thread:
 //   Begin(mailboxes)           names the targets, picks id(); no I/O yet
 //   AppendHeader(header)       e.g. Return-Path + Received (uses id())
-//   Append(chunk)*             body bytes as they arrive (CRLF, un-stuffed)
+//   Append(chunk)*             body bytes as they arrive (LF line ends, un-stuffed)
 //   Commit(done) | Abort()
 //
 // Small messages stay in memory and are written by a single thread-pool job
@@ -26,7 +26,8 @@
 // makes Commit report Status::Invalid without any I/O. done always runs
 // later from the loop, never inside Commit(). Directory fsyncs of deliveries
 // into the same new/ are group-committed (store/dir_sync_group.h).
-// The new/ file is named "<id>.<host>,S=<exact size in octets>".
+// The new/ file is named "<id>.<host>,S=<exact size in octets>,W=<octets as
+// POP3 sends them, every line end CR LF>" (store/maildir_name.h).
 // store/maildir_files.h has DeliverMessage(), a blocking one-call version.
 //
 // Lifetime: the object may be destroyed right after Commit() was called or

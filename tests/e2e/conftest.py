@@ -48,9 +48,10 @@ def deep_merge(dst, src):
 class Mailnest:
     """One running appliance process."""
 
-    def __init__(self, workdir: Path, overrides: dict, mail_root=None, name="mn"):
+    def __init__(self, workdir: Path, overrides: dict, mail_root=None, name="mn", args=()):
         self.workdir = workdir
         self.name = name
+        self.args = list(args)  # extra command-line arguments
         cfg = deep_merge(base_config(), copy.deepcopy(overrides))
         self.mail_root = Path(mail_root) if mail_root else workdir / "mail"
         cfg["mail_root"] = str(self.mail_root)
@@ -75,7 +76,7 @@ class Mailnest:
     def start(self, timeout=10.0):
         self._stderr = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(
-            [str(BINARY), "--config", str(self.config_path)],
+            [str(BINARY), "--config", str(self.config_path)] + self.args,
             stdout=subprocess.PIPE, stderr=self._stderr, cwd=self.workdir, **self.popen_extra)
         deadline = time.monotonic() + timeout
         line = b""
@@ -140,8 +141,8 @@ class Mailnest:
 def mailnest_factory(tmp_path):
     started = []
 
-    def make(mail_root=None, name=None, **overrides):
-        mn = Mailnest(tmp_path, overrides, mail_root=mail_root, name=name or f"mn{len(started)}")
+    def make(mail_root=None, name=None, args=(), **overrides):
+        mn = Mailnest(tmp_path, overrides, mail_root=mail_root, name=name or f"mn{len(started)}", args=args)
         started.append(mn)
         return mn.start()
 

@@ -54,8 +54,16 @@ def test_stat_and_list_sizes_equal_retr_octets(mailnest):
     # RETR's +OK line announces the same count.
     assert p.cmd("RETR 3") == f"+OK {octets[2]} octets".encode()
     p.multiline_raw()
-    # And the sizes are the stored files' sizes.
-    assert sorted(octets) == sorted(f.stat().st_size for f in mailnest.all_messages("alice"))
+    # And the sizes are the stored files' W= fields (their S= is the LF
+    # size on disk: one octet less per line).
+    files = mailnest.all_messages("alice")
+    fields = [dict(kv.split("=") for kv in f.name.split(":")[0].split(",")[1:]) for f in files]
+    assert sorted(octets) == sorted(int(x["W"]) for x in fields)
+    for f, x in zip(files, fields):
+        data = f.read_bytes()
+        assert b"\r" not in data
+        assert int(x["S"]) == len(data) == f.stat().st_size
+        assert int(x["W"]) == len(data) + data.count(b"\n")
 
 
 def test_top_sends_header_blank_line_and_n_body_lines(mailnest):
@@ -221,7 +229,7 @@ def test_10mib_message_byte_exact_with_bounded_memory(mailnest_factory, tmp_path
     p.cmd("QUIT")
 
 
-def test_retr_of_a_file_that_vanished_is_a_temporary_error(mailnest):
+def test_retr_of_a_file_that_vanished_is_a_clear_error(mailnest):
     send(mailnest, "alice@mailnest.local", message("gone"))
     send(mailnest, "alice@mailnest.local", message("stays"))
     p = login(mailnest)
@@ -229,10 +237,25 @@ def test_retr_of_a_file_that_vanished_is_a_temporary_error(mailnest):
     # time in the name, which a lexical sort gets wrong ("M99" > "M100000").
     cur = (mailnest.maildir("alice") / "cur").iterdir()
     (first,) = [f for f in cur if b"gone" in f.read_bytes()]
-    first.unlink()  # behind the session's back
-    assert p.cmd("RETR 1").startswith(b"-ERR [SYS/TEMP]")
+    first.unlink()  # behind the session's back (another program sharing the Maildir)
+    assert p.cmd("RETR 1") == b"-ERR message 1 no longer exists (removed by another program)"
+    assert p.cmd("TOP 1 0").startswith(b"-ERR message 1 no longer exists")
     assert b"stays" in p.retr(2)  # the session goes on
     assert p.cmd("NOOP") == b"+OK"
+
+
+def test_a_message_renamed_by_another_program_is_still_served_and_deleted(mailnest):
+    # Dovecot marking a message \Seen renames cur/<unique>:2, to <unique>:2,S.
+    send(mailnest, "alice@mailnest.local", message("renamed"))
+    p = login(mailnest)
+    uidl = p.cmd("UIDL 1")
+    [f] = (mailnest.maildir("alice") / "cur").iterdir()
+    f.rename(f.with_name(f.name + "S"))
+    assert strip_trace(p.retr(1)) == as_sent(message("renamed"))
+    assert p.cmd("DELE 1").startswith(b"+OK")
+    assert p.cmd("QUIT") == b"+OK mailnest signing off (1 messages removed)"
+    assert list((mailnest.maildir("alice") / "cur").iterdir()) == []
+    assert uidl.split()[2] == f.name.split(":")[0].encode()
 
 
 def test_symlink_planted_in_the_maildir_is_never_served(mailnest, tmp_path):

@@ -61,9 +61,19 @@ def test_too_many_errors_closes_the_connection(mailnest_factory):
     assert p.expect_closed() == b""
 
 
-def test_bare_newline_is_refused_and_closes(mailnest):
+def test_bare_newline_is_refused_and_closes_in_reject_mode(mailnest_factory):
+    mailnest = mailnest_factory(pop3={"bare_newline": "reject"})
     p = RawPop3(mailnest.pop3_port)
     p.send(b"CAPA\n")
+    assert p.line() == b"-ERR line must end with CRLF"
+    assert p.expect_closed() == b""
+
+
+def test_bare_lf_command_is_a_line_and_bare_cr_closes_in_normalize_mode(mailnest):
+    p = RawPop3(mailnest.pop3_port)
+    p.send(b"NOOP\n")  # only valid in TRANSACTION: an -ERR, but the line was taken
+    assert p.line().startswith(b"-ERR")
+    p.send(b"CAPA\rX\r\n")
     assert p.line() == b"-ERR line must end with CRLF"
     assert p.expect_closed() == b""
 

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from test_smtp_wire import Wire, stored_message
+from test_smtp_wire import Wire, lf, stored_message
 
 pytestmark = pytest.mark.e2
 
@@ -26,9 +26,28 @@ def bodies(mn, user):
     return [stored_message(f)[2] for f in mn.all_messages(user)]
 
 
+# Endings whose only irregularity is a LF without CR: smtp.bare_newline =
+# "normalize" (the default) takes those lines as lines, the dot line as an
+# empty line, and the would-be second transaction as text of the first
+# message; "reject" refuses the message. A bare CR is refused in both.
+LF_ONLY_ENDINGS = {b"\n.\n", b"\n.\r\n", b"\r\n.\n"}
+
+
+@pytest.fixture(params=["normalize", "reject"])
+def bare_newline_mode(request, mailnest_factory):
+    """(mode, a started mailnest with smtp.bare_newline = mode). The default
+    mode runs on the `mailnest` fixture, so lab scripts capture it on their
+    instance; "reject" always gets an instance of its own."""
+    if request.param == "normalize":
+        mn = request.getfixturevalue("mailnest")
+        return mn.config.get("smtp", {}).get("bare_newline", "normalize"), mn
+    return request.param, mailnest_factory(smtp={"bare_newline": request.param})
+
+
 @pytest.mark.parametrize("split", [False, True], ids=["one-segment", "split-segments"])
 @pytest.mark.parametrize("ending", SMUGGLING_ENDINGS, ids=[repr(e)[2:-1] for e in SMUGGLING_ENDINGS])
-def test_smuggling_ending_neither_ends_data_nor_lets_a_message_in(mailnest, ending, split):
+def test_smuggling_ending_neither_ends_data_nor_lets_a_message_in(bare_newline_mode, ending, split):
+    mode, mailnest = bare_newline_mode
     with Wire(mailnest.smtp_port) as w:
         w.greet()
         w.start_data(rcpt="alice@localhost")
@@ -46,9 +65,11 @@ def test_smuggling_ending_neither_ends_data_nor_lets_a_message_in(mailnest, endi
         data_reply = w.reply()
         noop = w.reply()
         assert (noop.code, noop.enhanced) == (250, "2.0.0"), "more than one reply for the data"
-        if b"\x00" in ending:
-            # No bare CR/LF: the NUL line is ordinary content, the one real
-            # end of data is after "smuggled", all of it one message.
+        # No bare CR/LF (the NUL line is ordinary content), or only bare LFs
+        # in normalize mode: the one real end of data is after "smuggled",
+        # all of it one message.
+        accepted = b"\x00" in ending or (mode == "normalize" and ending in LF_ONLY_ENDINGS)
+        if accepted:
             assert data_reply.code == 250
         else:
             assert (data_reply.code, data_reply.enhanced) == (550, "5.5.2")
@@ -56,24 +77,28 @@ def test_smuggling_ending_neither_ends_data_nor_lets_a_message_in(mailnest, endi
     assert mailnest.all_messages("bob") == [], "bob received a smuggled message"
     for body in bodies(mailnest, "alice"):
         assert not body.startswith(b"smuggled"), "a message starts with the smuggled text"
-        assert body.startswith(b"Subject: real\r\n")
-    expected = 1 if b"\x00" in ending else 0
-    assert len(mailnest.all_messages("alice")) == expected
+        assert body.startswith(b"Subject: real\n")
+        # The storage form: no CR at all, every line ends in exactly one LF.
+        assert b"\r" not in body and body.endswith(b"smuggled\n")
+        if b"\x00" not in ending:
+            assert body == b"Subject: real\n\nhello\n\n" + lf(SMUGGLED[:-3])
+    assert len(mailnest.all_messages("alice")) == (1 if accepted else 0)
     assert mailnest.tmp_files("alice") == []
 
 
-def test_smuggling_logs_no_body_text(mailnest):
+def test_smuggling_logs_no_body_text(bare_newline_mode):
+    mode, mailnest = bare_newline_mode
     with Wire(mailnest.smtp_port) as w:
         w.greet()
         w.start_data()
         w.send(b"Subject: s\r\n\r\nhello\n.\n" + SMUGGLED)
-        assert w.reply().code == 550
+        assert w.reply().code == (550 if mode == "reject" else 250)
     assert "smuggled" not in mailnest.logs()
 
 
 def test_dot_unstuffing(mailnest):
     wire = b"Subject: dots\r\n\r\n..one\r\n...two\r\n..\r\n.x\r\nmid.dle\r\n"
-    stored = b"Subject: dots\r\n\r\n.one\r\n..two\r\n.\r\nx\r\nmid.dle\r\n"
+    stored = b"Subject: dots\n\n.one\n..two\n.\nx\nmid.dle\n"
     with Wire(mailnest.smtp_port) as w:
         w.greet()
         w.start_data()
@@ -93,7 +118,7 @@ def test_terminator_split_across_segments(mailnest):
         assert w.reply().code == 250
         assert w.reply().code == 250  # the NOOP behind the terminator
     [body] = bodies(mailnest, "alice")
-    assert body == b"Subject: s\r\n\r\nbody\r\n"
+    assert body == b"Subject: s\n\nbody\n"
 
 
 def test_empty_message(mailnest):
@@ -106,17 +131,37 @@ def test_empty_message(mailnest):
     assert body == b""
 
 
-def test_bare_lf_in_data_stores_nothing_and_session_goes_on(mailnest):
+def test_bare_lf_in_data_is_normalized_or_refused_and_session_goes_on(bare_newline_mode):
+    mode, mailnest = bare_newline_mode
     with Wire(mailnest.smtp_port) as w:
         w.greet()
         w.start_data()
         w.send(b"Subject: x\r\n\r\nunix line\nanother\r\n.\r\n")
         r = w.reply()
-        assert (r.code, r.enhanced) == (550, "5.5.2")
+        if mode == "reject":
+            assert (r.code, r.enhanced) == (550, "5.5.2")
+        else:
+            assert r.code == 250
         w.start_data()
         w.send(b"Subject: ok\r\n\r\nfine\r\n.\r\n")
         assert w.reply().code == 250
-    assert len(mailnest.all_messages("alice")) == 1
+    got = sorted(bodies(mailnest, "alice"))
+    if mode == "reject":
+        assert got == [b"Subject: ok\n\nfine\n"]
+    else:  # the LF-ended line stored as a line like any other
+        assert got == [b"Subject: ok\n\nfine\n", b"Subject: x\n\nunix line\nanother\n"]
+
+
+def test_bare_cr_in_data_is_refused_in_both_modes(bare_newline_mode):
+    _, mailnest = bare_newline_mode
+    with Wire(mailnest.smtp_port) as w:
+        w.greet()
+        w.start_data()
+        w.send(b"Subject: x\r\n\r\nold mac line\ranother\r\n.\r\n")
+        r = w.reply()
+        assert (r.code, r.enhanced) == (550, "5.5.2")
+        assert w.cmd("NOOP").code == 250
+    assert mailnest.all_messages("alice") == []
 
 
 def test_oversize_message_552_nothing_stored(mailnest_factory):
@@ -145,7 +190,7 @@ def test_exactly_max_size_is_accepted(mailnest_factory):
         w.send(body + b".\r\n")
         assert w.reply().code == 250
     [stored] = bodies(mn, "alice")
-    assert sha(stored) == sha(body)
+    assert sha(stored) == sha(lf(body))  # the limit counts CR LF; the file holds LF
 
 
 def test_long_text_line_refused(mailnest):
@@ -172,7 +217,7 @@ def test_eight_bit_body(mailnest):
         w.send(body + b".\r\n")
         assert w.reply().code == 250
     [stored] = bodies(mailnest, "alice")
-    assert stored == body
+    assert stored == lf(body)
 
 
 def rss_kib(pid):
@@ -190,7 +235,7 @@ def test_five_mib_message_streams_with_bounded_memory(mailnest_factory):
     chunk = line * 862  # ~64 KiB
     total = 5 * 1024 * 1024
     digest = hashlib.sha256()
-    digest.update(b"Subject: big\r\n\r\n")
+    digest.update(lf(b"Subject: big\r\n\r\n"))
     peak = rss_kib(pid)
     with Wire(mn.smtp_port, timeout=30) as w:
         w.greet()
@@ -199,7 +244,7 @@ def test_five_mib_message_streams_with_bounded_memory(mailnest_factory):
         sent = 0
         while sent < total:
             w.send(chunk)
-            digest.update(chunk)
+            digest.update(lf(chunk))
             sent += len(chunk)
             peak = max(peak, rss_kib(pid))
         w.send(b".\r\n")
@@ -209,9 +254,11 @@ def test_five_mib_message_streams_with_bounded_memory(mailnest_factory):
     assert peak < 64 * 1024, f"RSS peaked at {peak} KiB"
     [f] = mn.all_messages("alice")
     body = stored_message(f)[2]
-    assert len(body) == sent + len(b"Subject: big\r\n\r\n")
+    lines = sent // len(line) + 2
+    assert len(body) == sent + len(b"Subject: big\r\n\r\n") - lines  # stored with LF
     assert hashlib.sha256(body).hexdigest() == digest.hexdigest()
-    assert f.name.endswith(f",S={f.stat().st_size}")
+    size, wire = f.stat().st_size, f.stat().st_size + f.read_bytes().count(b"\n")
+    assert f.name.endswith(f",S={size},W={wire}")
 
 
 def test_logs_contain_no_body_text(mailnest):

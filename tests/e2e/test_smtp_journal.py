@@ -58,7 +58,7 @@ def test_killed_after_250_then_restarted_every_message_is_back(mailnest_factory)
 
     mn2 = mailnest_factory(mail_root=mn.mail_root, name="b", **NO_CHECKPOINT)
     assert contents(mn2) == before
-    assert all(any(c.endswith(b.encode()) for c in before) for b in bodies)
+    assert all(any(c.endswith(b.replace("\r\n", "\n").encode()) for c in before) for b in bodies)
     assert mn2.tmp_files("alice") == []
     log = mn2.logs()
     assert "journal recovery: 2 journal(s), 6 records: 3 intact, 1 restored, 2 repaired" in log
@@ -148,7 +148,7 @@ def test_kill_during_load_loses_no_acknowledged_message(mailnest_factory):
 
     mn2 = mailnest_factory(mail_root=mn.mail_root, name="b", **NO_CHECKPOINT)
     files = [p.read_bytes() for p in mn2.new_files("alice")]
-    have = {f[f.index(b"\r\nSubject: ") + 2:] for f in files}  # the body after our trace headers
+    have = {f[f.index(b"\nSubject: ") + 1:].replace(b"\n", b"\r\n") for f in files}  # the body after our trace headers
     missing = [b for b in acked if b not in have]
     assert missing == []
     assert len(files) >= len(acked)  # more only for messages synced but not yet acknowledged

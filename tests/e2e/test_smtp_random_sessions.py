@@ -44,19 +44,25 @@ MAILBOXES = {
 REFUSED = ["nobody@localhost", "x@other.org", "../x@localhost", "a%2e%2e@localhost"]
 
 
-def model(body: bytes, max_line: int):
+def model(body: bytes, max_line: int, mode: str):
     """(reply code, enhanced code, stored content) for DATA content `body`
-    sent followed by CRLF . CRLF, where body holds no earlier terminator."""
+    sent followed by CRLF . CRLF, where body holds no earlier terminator.
+    Lines end at every LF; the stored form ends each in one LF. A CR not
+    before a LF refuses the message, and so does a LF alone in reject mode
+    (smtp.bare_newline); in normalize mode that line is a line."""
     raw = body + b"\r\n"
     content, bare, long_line = b"", False, False
-    pos = 0
-    while pos < len(raw):
-        crlf = raw.find(b"\r\n", pos)
-        line = raw[pos:crlf + 2]
-        long_line |= len(line) > max_line
-        bare |= b"\r" in line[:-2] or b"\n" in line[:-2]
-        content += line[1:] if line.startswith(b".") else line
-        pos = crlf + 2
+    for line in raw.split(b"\n")[:-1]:
+        long_line |= len(line) + 1 > max_line  # on the wire, with its line end
+        crlf = line.endswith(b"\r")
+        if crlf:
+            line = line[:-1]
+        elif mode == "reject":
+            bare = True
+        if line.startswith(b"."):
+            line = line[1:]
+        bare |= b"\r" in line
+        content += line + b"\n"
     if bare:
         return 550, "5.5.2", None
     if long_line:
@@ -65,9 +71,10 @@ def model(body: bytes, max_line: int):
 
 
 class Session:
-    def __init__(self, rnd: random.Random, max_line: int):
+    def __init__(self, rnd: random.Random, max_line: int, mode: str):
         self.rnd = rnd
         self.max_line = max_line
+        self.mode = mode
 
     def address(self) -> str:
         r = self.rnd.random()
@@ -154,7 +161,7 @@ def run_session(w: Wire, s: Session, seq_start: int, stored: dict) -> int:
             if r.code == 354:
                 body = s.body(seq)
                 w.send(body + b"\r\n.\r\n")
-                want_code, want_enhanced, content = model(body, s.max_line)
+                want_code, want_enhanced, content = model(body, s.max_line, s.mode)
                 d = w.reply()
                 assert (d.code, d.enhanced) == (want_code, want_enhanced), (body, d)
                 if d.code == 250:
@@ -166,14 +173,16 @@ def run_session(w: Wire, s: Session, seq_start: int, stored: dict) -> int:
     return seq
 
 
-def test_random_sessions_keep_every_promise(mailnest):
+@pytest.mark.parametrize("mode", ["normalize", "reject"])
+def test_random_sessions_keep_every_promise(mailnest_factory, mode):
+    mailnest = mailnest_factory(smtp={"bare_newline": mode})
     max_line = mailnest.config["smtp"]["max_text_line_length"]
     rnd = random.Random(20261124)
     stored = {}
     seq = 0
     for _ in range(SESSIONS):
         with Wire(mailnest.smtp_port) as w:
-            seq = run_session(w, Session(rnd, max_line), seq, stored)
+            seq = run_session(w, Session(rnd, max_line, mode), seq, stored)
     assert stored, "no message was accepted: the grammar no longer reaches DATA"
     assert len(stored) < seq, "no message was refused: the bodies no longer exercise the checks"
 
@@ -182,7 +191,7 @@ def test_random_sessions_keep_every_promise(mailnest):
         assert mailnest.tmp_files(user) == []
         for path in mailnest.all_messages(user):
             _, _, body = stored_message(path)
-            m = re.match(rb"X-Seq: (\d+)\r\n", body)
+            m = re.match(rb"X-Seq: (\d+)\n", body)
             assert m, path
             n = int(m.group(1))
             assert body == stored[n][0], f"message {n} in {user} differs from what was sent"

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from test_smtp_wire import Wire, stored_message
+from test_smtp_wire import Wire, lf, stored_message
 
 pytestmark = pytest.mark.e2
 
@@ -49,11 +49,13 @@ def test_happy_path_with_smtplib(mailnest):
     assert mailnest.tmp_files("alice") == []
     return_path, received, body = stored_message(files[0])
     assert return_path == b"Return-Path: <sender@remote.test>"
-    assert received.startswith(b"Received: from client.test ([127.0.0.1])\r\n\tby ")
+    assert received.startswith(b"Received: from client.test ([127.0.0.1])\n\tby ")
     assert b" (mailnest) with ESMTP id " in received
-    assert b"\r\n\tfor <alice@localhost>; " in received
+    assert b"\n\tfor <alice@localhost>; " in received
     assert re.search(rb"; \w{3}, \d{1,2} \w{3} \d{4} \d\d:\d\d:\d\d [+-]\d{4}$", received)
-    assert sha(body) == sha(msg), "stored body differs from what was sent"
+    # Stored in the Maildir convention: LF line ends, no CR anywhere.
+    assert b"\r" not in files[0].read_bytes()
+    assert sha(body) == sha(lf(msg)), "stored body differs from what was sent"
     assert mailnest.new_files("bob") == []
 
 
@@ -124,7 +126,7 @@ def test_null_sender(mailnest):
         w.send(b"Subject: bounce\r\n\r\nbody\r\n.\r\n")
         assert w.reply().code == 250
     [f] = mailnest.new_files("alice")
-    assert f.read_bytes().startswith(b"Return-Path: <>\r\n")
+    assert f.read_bytes().startswith(b"Return-Path: <>\n")
 
 
 def test_relaying_denied_and_unknown_user(mailnest):
@@ -257,7 +259,8 @@ def test_line_too_long_then_session_continues(mailnest):
 
 
 @pytest.mark.parametrize("bad", [b"NOOP\n", b"NOOP\rQUIT\r\n", b"MAIL FROM:<a@remote.test>\nRCPT TO:<alice@localhost>\r\n"])
-def test_bare_newline_in_command_closes(mailnest, bad):
+def test_bare_newline_in_command_closes_in_reject_mode(mailnest_factory, bad):
+    mailnest = mailnest_factory(smtp={"bare_newline": "reject"})
     with Wire(mailnest.smtp_port) as w:
         w.greet()
         w.send(bad)
@@ -265,6 +268,23 @@ def test_bare_newline_in_command_closes(mailnest, bad):
         assert (r.code, r.enhanced) == (550, "5.5.2")
         assert "bare LF/CR" in r.text
         assert w.is_closed()
+
+
+def test_bare_lf_command_lines_are_taken_as_lines_in_normalize_mode(mailnest):
+    # Postfix 3.9's smtpd_forbid_bare_newline = normalize, the default.
+    with Wire(mailnest.smtp_port) as w:
+        w.greet()
+        w.send(b"MAIL FROM:<a@remote.test>\nRCPT TO:<alice@localhost>\r\nDATA\n")
+        assert [w.reply().code for _ in range(3)] == [250, 250, 354]
+        w.send(b"Subject: lf\n\nunix\n.\r\n")  # the LF before the dot: not the end
+        w.send(b"still the body\r\n.\r\n")
+        assert w.reply().code == 250
+        w.send(b"NOOP\rQUIT\r\n")  # a bare CR is refused in every mode
+        r = w.reply()
+        assert (r.code, r.enhanced) == (550, "5.5.2")
+        assert w.is_closed()
+    [f] = mailnest.new_files("alice")
+    assert stored_message(f)[2] == b"Subject: lf\n\nunix\n\nstill the body\n"
 
 
 def test_vrfy_help_rset_noop(mailnest):

@@ -111,15 +111,22 @@ class Wire:
 
 
 def stored_message(path):
-    """Splits a stored file into (return_path_line, received_header, body)."""
+    """Splits a stored file into (return_path_line, received_header, body),
+    in the storage form: LF line ends (the Maildir convention)."""
     data = path.read_bytes()
-    first, rest = data.split(b"\r\n", 1)
+    first, rest = data.split(b"\n", 1)
     # Received: and its continuation lines (starting with TAB).
-    lines = rest.split(b"\r\n")
+    lines = rest.split(b"\n")
     received = [lines[0]]
     i = 1
     while i < len(lines) and lines[i].startswith(b"\t"):
         received.append(lines[i])
         i += 1
-    body = b"\r\n".join(lines[i:])
-    return first, b"\r\n".join(received), body
+    body = b"\n".join(lines[i:])
+    return first, b"\n".join(received), body
+
+
+def lf(wire: bytes) -> bytes:
+    """The storage form of CRLF message text."""
+    assert b"\r" not in wire.replace(b"\r\n", b""), "CRLF-only text expected"
+    return wire.replace(b"\r\n", b"\n")

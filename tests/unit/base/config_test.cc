@@ -73,6 +73,39 @@ TEST_CASE("errors name the offending key", "[config]") {
   SECTION("not JSON") { CHECK_THAT(ErrorFor("{"), Catch::Contains("not valid JSON")); }
 }
 
+TEST_CASE("bare_newline, store modes and run_as", "[config]") {
+  using mailnest::BareNewlinePolicy;
+  Config c;
+  REQUIRE(ParseConfig("{}", &c).ok());
+  CHECK(c.smtp.bare_newline == BareNewlinePolicy::kNormalize);
+  CHECK(c.pop3.bare_newline == BareNewlinePolicy::kNormalize);
+  CHECK(c.store.file_mode == 0600);
+  CHECK(c.store.dir_mode == 0700);
+  CHECK(c.run_as.user.empty());
+  REQUIRE(ParseConfig(R"({"smtp": {"bare_newline": "reject"}, "pop3": {"bare_newline": "reject"},
+                          "store": {"file_mode": "0640", "dir_mode": "0750"},
+                          "run_as": {"user": "mail", "group": "mail"}})",
+                      &c)
+              .ok());
+  CHECK(c.smtp.bare_newline == BareNewlinePolicy::kReject);
+  CHECK(c.pop3.bare_newline == BareNewlinePolicy::kReject);
+  CHECK(c.store.file_mode == 0640);
+  CHECK(c.store.dir_mode == 0750);
+  CHECK(c.run_as.user == "mail");
+  CHECK(c.run_as.group == "mail");
+  CHECK(ErrorFor(R"({"smtp": {"bare_newline": "allow"}})").rfind("smtp.bare_newline: must be", 0) == 0);
+  CHECK(ErrorFor(R"({"pop3": {"bare_newline": true}})").rfind("pop3.bare_newline: must be a string", 0) == 0);
+  CHECK(ErrorFor(R"({"store": {"file_mode": "0644x"}})").rfind("store.file_mode: ", 0) == 0);
+  CHECK(ErrorFor(R"({"store": {"file_mode": "4640"}})").rfind("store.file_mode: ", 0) == 0);  // setuid
+  CHECK(ErrorFor(R"({"store": {"file_mode": "0440"}})").rfind("store.file_mode: ", 0) == 0);  // owner must write
+  CHECK(ErrorFor(R"({"store": {"dir_mode": "0600"}})").rfind("store.dir_mode: ", 0) == 0);    // owner must search
+  CHECK(ErrorFor(R"({"store": {"dir_mode": 448}})").rfind("store.dir_mode: must be a string", 0) == 0);
+  CHECK(ErrorFor(R"({"run_as": {"group": "mail"}})").rfind("run_as.user: required", 0) == 0);
+  CHECK(ErrorFor(R"({"run_as": {"user": "../x"}})").rfind("run_as.user: ", 0) == 0);
+  CHECK(ErrorFor(R"({"run_as": {"user": "mail", "uid": 8}})") == "run_as.uid: unknown key");
+  CHECK(ErrorFor(R"({"run_as": "mail"})") == "run_as: must be an object");
+}
+
 TEST_CASE("local parts resolve to users and aliases", "[config]") {
   Config c;
   REQUIRE(ParseConfig(R"({"users": {"alice": {}, "bob": {}}, "aliases": {"Team": ["alice", "bob"]}})", &c).ok());

@@ -38,7 +38,8 @@ using K = LineFramer::Kind;
 
 // The framer's contract restated over a whole stream, one rule per branch,
 // with no buffering: the model the randomized test below compares against.
-std::vector<Got> ModelFrames(const std::string& s, size_t max_line) {
+// accept_bare_lf: normalize mode, where a LF alone ends a line too.
+std::vector<Got> ModelFrames(const std::string& s, size_t max_line, bool accept_bare_lf = false) {
   std::vector<Got> out;
   size_t p = 0;
   while (p < s.size()) {
@@ -52,6 +53,11 @@ std::vector<Got> ModelFrames(const std::string& s, size_t max_line) {
       continue;
     }
     if (end == std::string::npos || (s[end] == '\r' && end + 1 == s.size())) break;  // incomplete
+    if (s[end] == '\n' && accept_bare_lf) {  // normalize: as if it ended in CR LF
+      out.push_back({K::kLine, s.substr(p, text)});
+      p = end + 1;
+      continue;
+    }
     if (s[end] == '\n' || s[end + 1] != '\n') {  // bare LF, or CR without LF: callers close
       out.push_back({K::kBareNewline, s.substr(p, text)});
       break;
@@ -157,15 +163,42 @@ TEST_CASE("framer flags bare LF and bare CR", "[net][framer]") {
   }
 }
 
+TEST_CASE("framer in normalize mode takes a bare LF as a line end, never a bare CR", "[net][framer]") {
+  LineFramer f(512, /*accept_bare_lf=*/true);
+  SECTION("LF and CRLF lines mixed") {
+    auto got = FeedAll(f, "NOOP\nRSET\r\n\nQUIT\n");
+    REQUIRE(got.size() == 4);
+    CHECK(got[0] == Got{K::kLine, "NOOP"});
+    CHECK(got[1] == Got{K::kLine, "RSET"});
+    CHECK(got[2] == Got{K::kLine, ""});
+    CHECK(got[3] == Got{K::kLine, "QUIT"});
+    CHECK(f.buffered() == 0);
+  }
+  SECTION("a bare CR is still refused") {
+    auto got = FeedAll(f, "NOOP\rQUIT\n");
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].kind == K::kBareNewline);
+  }
+  SECTION("the limit counts the LF") {
+    LineFramer g(10, true);
+    auto got = FeedAll(g, "123456789\n1234567890\nNOOP\n");
+    REQUIRE(got.size() == 3);
+    CHECK(got[0] == Got{K::kLine, "123456789"});
+    CHECK(got[1].kind == K::kTooLong);
+    CHECK(got[2] == Got{K::kLine, "NOOP"});
+  }
+}
+
 TEST_CASE("framer agrees with the whole-stream model under any split", "[net][framer]") {
   // Bounded pseudo-random streams over the octets that matter (CR, LF,
   // ordinary), limits small enough that over-long lines are common, fed in
-  // random pieces with every event drained after each feed.
+  // random pieces with every event drained after each feed; both modes.
+  const bool accept_bare_lf = GENERATE(false, true);
   OctetDice dice(20261124);
   for (int round = 0; round < 3000; ++round) {
     const std::string in = dice.Draw("\r\nab .ab .", 80);  // one octet in five ends a line
     const size_t max_line = 3 + dice.Below(20);
-    LineFramer f(max_line);
+    LineFramer f(max_line, accept_bare_lf);
     std::vector<Got> got;
     size_t pos = 0;
     bool closed = false;
@@ -179,8 +212,8 @@ TEST_CASE("framer agrees with the whole-stream model under any split", "[net][fr
       }
       if (!closed) CHECK(f.buffered() <= max_line);  // drained: at most one unfinished line is held
     }
-    CAPTURE(round, in, max_line);
-    CHECK(got == ModelFrames(in, max_line));
+    CAPTURE(accept_bare_lf, round, in, max_line);
+    CHECK(got == ModelFrames(in, max_line, accept_bare_lf));
   }
 }
 

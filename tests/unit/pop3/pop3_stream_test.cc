@@ -28,7 +28,8 @@ std::string Stream(const std::string& content, size_t chunk, const uint64_t* top
   return out;
 }
 
-// Reference: stuff line by line (RFC 1939 §3).
+// Reference: stuff line by line (RFC 1939 §3), every line end sent as
+// CR LF whether the file has LF (the Maildir convention) or CR LF.
 std::string Reference(const std::string& content) {
   std::string out;
   size_t pos = 0;
@@ -36,7 +37,11 @@ std::string Reference(const std::string& content) {
     size_t nl = content.find('\n', pos);
     size_t end = nl == std::string::npos ? content.size() : nl + 1;
     if (content[pos] == '.') out += '.';
-    out.append(content, pos, end - pos);
+    std::string line = content.substr(pos, end - pos);
+    if (nl != std::string::npos && (line.size() < 2 || line[line.size() - 2] != '\r')) {
+      line.insert(line.size() - 1, "\r");
+    }
+    out += line;
     pos = end;
   }
   if (!out.empty() && out.back() != '\n') out += "\r\n";
@@ -116,6 +121,25 @@ TEST_CASE("TopFilter edge cases", "[pop3]") {
   }
   SECTION("a header line holding only a CR-less LF still ends the header") {
     uint64_t n = 0;
-    CHECK(Stream("H: 1\n\nbody\n", 2, &n) == "H: 1\n\n.\r\n");
+    CHECK(Stream("H: 1\n\nbody\n", 2, &n) == "H: 1\r\n\r\n.\r\n");
+  }
+}
+
+TEST_CASE("RETR and TOP of an LF file (the storage form) send CR LF lines", "[pop3]") {
+  const std::string lf = "Subject: t\nX-A: 1\n\nbody 1\n.body 2\nbody 3\n";
+  const std::string crlf = "Subject: t\r\nX-A: 1\r\n\r\nbody 1\r\n.body 2\r\nbody 3\r\n";
+  for (size_t chunk : {size_t{1}, size_t{2}, size_t{7}, size_t{64}}) {
+    INFO("chunk " << chunk);
+    CHECK(Stream(lf, chunk) == Stream(crlf, chunk));
+    CHECK(Stream(lf, chunk) == "Subject: t\r\nX-A: 1\r\n\r\nbody 1\r\n..body 2\r\nbody 3\r\n.\r\n");
+    for (uint64_t n : {0, 1, 2, 3, 100}) {
+      CHECK(Stream(lf, chunk, &n) == Stream(crlf, chunk, &n));
+    }
+  }
+  SECTION("a mix of LF and CR LF lines, as a file edited by hand") {
+    const std::string mixed = "A: 1\r\nB: 2\n\r\nx\n.y\r\n";
+    CHECK(Stream(mixed, 3) == "A: 1\r\nB: 2\r\n\r\nx\r\n..y\r\n.\r\n");
+    uint64_t n = 1;
+    CHECK(Stream(mixed, 1, &n) == "A: 1\r\nB: 2\r\n\r\nx\r\n.\r\n");
   }
 }

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <algorithm>
 #include <string>
 #include <utility>
 #include <vector>
@@ -280,6 +281,19 @@ TEST_CASE("command line limits and bare newlines", "[smtp][session]") {
     REQUIRE(line.size() == 512);
     CHECK(h.Send(line) == "250 2.0.0 Ok\r\n");
   }
+  SECTION("bare LF, normalize (the default): the line is taken as if it ended in CR LF") {
+    CHECK(h.Send("NOOP\nNOOP\r\n") == "250 2.0.0 Ok\r\n250 2.0.0 Ok\r\n");
+    CHECK_FALSE(h.io.close_after_write);
+  }
+  SECTION("bare CR: 550 5.5.2 and close, in either mode") {
+    CHECK(h.Send("NOOP\rX\r\n").rfind("550 5.5.2 ", 0) == 0);
+    CHECK(h.io.close_after_write);
+  }
+}
+
+TEST_CASE("command lines with smtp.bare_newline = reject", "[smtp][session]") {
+  Harness h([](Config* c) { c->smtp.bare_newline = BareNewlinePolicy::kReject; });
+  h.Greeted();
   SECTION("bare LF: 550 5.5.2 and close") {
     CHECK(h.Send("NOOP\nNOOP\r\n") == "550 5.5.2 Error: bare LF/CR not allowed\r\n");
     CHECK(h.io.close_after_write);
@@ -377,11 +391,17 @@ TEST_CASE("DATA streams into the store; 250 only after the commit", "[smtp][sess
   std::string queue_id = out.substr(24, out.find("\r\n") - 24);
   CHECK(files[0].rfind(queue_id, 0) == 0);
   std::string msg = ReadFile(h.config.mail_root + "/alice/new/" + files[0]);
-  CHECK(msg.rfind("Return-Path: <sender@remote.test>\r\nReceived: from client.test ([127.0.0.1])\r\n"
-                  "\tby mx.test (mailnest) with ESMTP id " + queue_id + "\r\n\tfor <alice@localhost>; ",
+  // Stored in the Maildir convention: LF line ends, trace fields included.
+  CHECK(msg.rfind("Return-Path: <sender@remote.test>\nReceived: from client.test ([127.0.0.1])\n"
+                  "\tby mx.test (mailnest) with ESMTP id " + queue_id + "\n\tfor <alice@localhost>; ",
                   0) == 0);
   CHECK(msg.size() > 30);
-  CHECK(msg.substr(msg.find("\r\nSubject: t")) == "\r\nSubject: t\r\n\r\n.leading dot\r\nlast line\r\n");
+  CHECK(msg.find('\r') == std::string::npos);
+  CHECK(msg.substr(msg.find("\nSubject: t")) == "\nSubject: t\n\n.leading dot\nlast line\n");
+  // The name carries the file size and the size POP3 sends (a CR per line).
+  const size_t lines = static_cast<size_t>(std::count(msg.begin(), msg.end(), '\n'));
+  CHECK(files[0].substr(files[0].find(",S=")) ==
+        ",S=" + std::to_string(msg.size()) + ",W=" + std::to_string(msg.size() + lines));
 }
 
 TEST_CASE("DATA to several mailboxes omits 'for' and delivers once per mailbox", "[smtp][session][data]") {
@@ -394,22 +414,29 @@ TEST_CASE("DATA to several mailboxes omits 'for' and delivers once per mailbox",
   REQUIRE(h.NewFiles("alice").size() == 1);
   REQUIRE(h.NewFiles("bob").size() == 1);
   std::string msg = ReadFile(h.config.mail_root + "/bob/new/" + h.NewFiles("bob")[0]);
-  CHECK(msg.rfind("Return-Path: <>\r\nReceived: from client.test ([127.0.0.1])\r\n\tby mx.test (mailnest) with SMTP id ",
+  CHECK(msg.rfind("Return-Path: <>\nReceived: from client.test ([127.0.0.1])\n\tby mx.test (mailnest) with SMTP id ",
                   0) == 0);
   CHECK(msg.find("\tfor ") == std::string::npos);
-  CHECK(msg.find(";\r\n\t") != std::string::npos);
+  CHECK(msg.find(";\n\t") != std::string::npos);
 }
 
 TEST_CASE("refused bodies store nothing and the session goes on", "[smtp][session][data]") {
-  Harness h([](Config* c) { c->smtp.max_message_size = 2048; });
+  Harness h([](Config* c) {
+    c->smtp.max_message_size = 2048;
+    c->smtp.bare_newline = BareNewlinePolicy::kReject;
+  });
   h.Greeted();
   auto start = [&] {
     REQUIRE(h.Send("MAIL FROM:<a@b.test>\r\nRCPT TO:<alice@localhost>\r\nDATA\r\n").find("354") !=
             std::string::npos);
   };
-  SECTION("bare LF") {
+  SECTION("bare LF (reject mode)") {
     start();
     CHECK(h.Send("a\nb\r\n.\r\n") == "550 5.5.2 Error: bare LF/CR not allowed\r\n");
+  }
+  SECTION("bare CR") {
+    start();
+    CHECK(h.Send("a\rb\r\n.\r\n") == "550 5.5.2 Error: bare LF/CR not allowed\r\n");
   }
   SECTION("too large") {
     start();
@@ -441,7 +468,7 @@ TEST_CASE("a peer that disconnects during the commit: no crash, message intact",
   auto files = h.NewFiles("alice");
   REQUIRE(files.size() == 1);
   std::string msg = ReadFile(h.config.mail_root + "/alice/new/" + files[0]);
-  CHECK(msg.substr(msg.size() - 6) == "body\r\n");
+  CHECK(msg.substr(msg.size() - 6) == "\nbody\n");
 }
 
 TEST_CASE("a peer that disconnects inside DATA: delivery aborted", "[smtp][session][data]") {

@@ -104,14 +104,15 @@ struct Fixture {
 
 TEST_CASE("journal: the reply comes once the message is in new/ with exact bytes", "[store][journal]") {
   Fixture f;
-  auto out = f.Deliver("Subject: one\r\n\r\nbody\r\n", {"alice", "bob"});
+  auto out = f.Deliver("Subject: one\n\nbody\n", {"alice", "bob"});
   REQUIRE(out.called);
   REQUIRE(out.status.ok());
   for (const char* user : {"alice", "bob"}) {
     auto files = ListDir(f.Box(user) + "/new");
     REQUIRE(files.size() == 1);
-    CHECK(files[0].rfind(out.id + ".test.host,S=", 0) == 0);
-    CHECK(ReadFile(f.Box(user) + "/new/" + files[0]) == "Return-Path: <a@b>\r\nSubject: one\r\n\r\nbody\r\n");
+    // Header "Return-Path: <a@b>\r\n" (20) + the LF body (19, 3 lines): W= adds a CR per bare LF.
+    CHECK(files[0] == out.id + ".test.host,S=39,W=42");
+    CHECK(ReadFile(f.Box(user) + "/new/" + files[0]) == "Return-Path: <a@b>\r\nSubject: one\n\nbody\n");
     CHECK(ListDir(f.Box(user) + "/tmp").empty());
   }
   CHECK(f.env.Calls(FsOp::kSync) == 0);  // no per-file fsync: the journal's sync covers it

@@ -42,8 +42,8 @@ TEST_CASE("SanitizeMaildirHost escapes '/', ':' and ','", "[store][name]") {
 
 TEST_CASE("MakeMaildirFileName and ParseMaildirName round trip", "[store][name]") {
   std::string base = MakeUniqueBase();
-  std::string name = MakeMaildirFileName(base, SanitizeMaildirHost("h:1"), 12345);
-  CHECK(name == base + ".h\\0721,S=12345");
+  std::string name = MakeMaildirFileName(base, SanitizeMaildirHost("h:1"), 12345, 12600);
+  CHECK(name == base + ".h\\0721,S=12345,W=12600");
 
   MaildirNameParts p;
   SECTION("as found in new/") {
@@ -51,19 +51,33 @@ TEST_CASE("MakeMaildirFileName and ParseMaildirName round trip", "[store][name]"
     CHECK(p.unique == name);
     REQUIRE(p.size.has_value());
     CHECK(*p.size == 12345);
+    REQUIRE(p.wire.has_value());
+    CHECK(*p.wire == 12600);
     CHECK(p.info.empty());
   }
   SECTION("moved to cur/ with flags: unique (the UIDL) unchanged") {
     REQUIRE(ParseMaildirName(name + ":2,RS", &p));
     CHECK(p.unique == name);
     CHECK(*p.size == 12345);
+    CHECK(*p.wire == 12600);
     CHECK(p.info == "RS");
   }
-  SECTION("more fields after S=") {
-    REQUIRE(ParseMaildirName("1.M2P3Q4.host,S=77,W=80:2,", &p));
-    CHECK(p.unique == "1.M2P3Q4.host,S=77,W=80");
+  SECTION("a name Dovecot wrote, and one from an older mailnest") {
+    REQUIRE(ParseMaildirName("1733590000.M480563P4242.lab,S=115,W=123:2,S", &p));
+    CHECK(p.unique == "1733590000.M480563P4242.lab,S=115,W=123");
+    CHECK(*p.size == 115);
+    CHECK(*p.wire == 123);
+    CHECK(p.info == "S");
+    REQUIRE(ParseMaildirName("1.M2P3Q4.host,S=77:2,", &p));
     CHECK(*p.size == 77);
-    CHECK(p.info.empty());
+    CHECK_FALSE(p.wire.has_value());
+  }
+  SECTION("fields in another order, or unknown ones between") {
+    REQUIRE(ParseMaildirName("1.x,W=90,S=80,X=1", &p));
+    CHECK(*p.size == 80);
+    CHECK(*p.wire == 90);
+    REQUIRE(ParseMaildirName("1.x,W=9z,S=80", &p));
+    CHECK_FALSE(p.wire.has_value());
   }
 }
 

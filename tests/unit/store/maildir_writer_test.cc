@@ -47,8 +47,8 @@ TEST_CASE("a delivery lands in new/ with exact bytes, S=size, 0600 file, 0700 di
   TempDir tmp;
   StoreOptions opts = Options(tmp);
   Loop loop;
-  const std::string header = "Return-Path: <a@b>\r\nReceived: from x\r\n";
-  const std::string body = "Subject: hi\r\n\r\nHello\r\n";
+  const std::string header = "Return-Path: <a@b>\nReceived: from x\n";  // the storage form: LF
+  const std::string body = "Subject: hi\n\nHello\n";
   auto out = DeliverViaLoop(loop.get(), opts, nullptr, {"alice"}, header, body);
   REQUIRE(out.called);
   REQUIRE(out.status.ok());
@@ -61,6 +61,8 @@ TEST_CASE("a delivery lands in new/ with exact bytes, S=size, 0600 file, 0700 di
   REQUIRE(ParseMaildirName(files[0], &parts));
   REQUIRE(parts.size.has_value());
   CHECK(*parts.size == header.size() + body.size());
+  REQUIRE(parts.wire.has_value());
+  CHECK(*parts.wire == header.size() + body.size() + 5);  // five lines, each sent with CR LF
   CHECK(files[0].rfind(out.id + ".test.host,S=", 0) == 0);
   CHECK(ModeOf(box + "/new/" + files[0]) == 0600);
   for (const char* d : {"", "/tmp", "/new", "/cur"}) CHECK(ModeOf(box + d) == 0700);
@@ -279,10 +281,10 @@ TEST_CASE("DeliverMessage is the same delivery, blocking", "[store][writer]") {
   TempDir tmp;
   StoreOptions opts = Options(tmp);
   std::string id;
-  REQUIRE(DeliverMessage(opts, {"alice"}, "A: b\r\n\r\nx\r\n", &id).ok());
+  REQUIRE(DeliverMessage(opts, {"alice"}, "A: b\n\nx\n", &id).ok());
   auto files = ListDir(opts.mail_root + "/alice/new");
   REQUIRE(files.size() == 1);
-  CHECK(files[0] == MakeMaildirFileName(id, "test.host", 11));
+  CHECK(files[0] == id + ".test.host,S=8,W=11");  // LF on disk, CR LF as POP3 sends it
   CHECK(DeliverMessage(opts, {"../x"}, "x", &id).code() == Status::Code::kInvalid);
 }
 
