@@ -125,6 +125,7 @@ Status ParseSmtp(const json& j, SmtpConfig* c) {
   MN_TRY(r.Uint("command_timeout_s", &c->command_timeout_s, 1, 86400));
   MN_TRY(r.Uint("data_timeout_s", &c->data_timeout_s, 1, 86400));
   MN_TRY(r.Uint("greeting_delay_ms", &c->greeting_delay_ms, 0, 60000));
+  MN_TRY(r.Bool("strict_envelope_syntax", &c->strict_envelope_syntax));
   return r.CheckNoUnknownKeys();
 }
 

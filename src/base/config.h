@@ -33,9 +33,12 @@ struct SmtpConfig {
   uint32_t command_timeout_s = 300;           // idle between commands: 421 4.4.2
   uint32_t data_timeout_s = 180;              // between DATA chunks: 421 4.4.2
   // Pause before the 220 greeting; a client that talks during it is an
-  // early talker (554 5.5.0, close). 0 = greet at once (only input already
-  // queued at accept counts as early).
+  // early talker (554 5.5.0, close). 0 = greet at once, and input that
+  // arrived before the greeting is answered after it.
   uint32_t greeting_delay_ms = 0;
+  // true: MAIL FROM / RCPT TO need "<address>" (501 5.5.4 otherwise), as
+  // Postfix's strict_rfc821_envelopes. false: "MAIL FROM: a@b" is accepted.
+  bool strict_envelope_syntax = false;
 };
 
 struct Pop3Config {

@@ -47,9 +47,19 @@ class Connection {
   // connection closes itself (OnClosed follows) and the error is returned.
   int Accept(uv_stream_t* server);
 
+  // How long a closing connection keeps reading (and discarding) after its
+  // FIN, waiting for the peer's: see CloseAfterWrite().
+  static constexpr uint64_t kCloseLingerMs = 2000;
+
   void Write(std::string_view bytes);
   void Flush();
-  // Closes once everything written so far has been sent.
+  // Closes once everything written so far has been sent, as a lingering
+  // close (Apache's lingering_close): half-close (FIN), read and discard
+  // until the peer's EOF or kCloseLingerMs, then close. Closing at once
+  // while the peer's input is unread, or still arriving (a pipelined QUIT
+  // behind a command that ends the session), makes the kernel send an RST,
+  // and an RST can destroy the final reply in the peer's receive queue
+  // before the peer has read it. No handler callback but OnClosed follows.
   void CloseAfterWrite();
   void Close();
 
@@ -78,11 +88,15 @@ class Connection {
   static void OnWriteCb(uv_write_t* req, int status);
   static void OnTimerCb(uv_timer_t* t);
   static void OnCloseCb(uv_handle_t* h);
+  static void OnShutdownCb(uv_shutdown_t* req, int status);
+  void Linger();
+  void ArmTimer(uint64_t ms);
 
   uv_loop_t* loop_;
   Handler* handler_;
   uv_tcp_t tcp_;
   uv_timer_t timer_;
+  uv_shutdown_t shutdown_req_;  // in flight only while lingering_
   uint64_t deadline_ = 0;   // uv_now() at which the idle timeout expires; 0: none
   uint64_t armed_for_ = 0;  // uv_now() at which timer_ fires; 0: not armed
   std::string out_;
@@ -90,6 +104,7 @@ class Connection {
   int pending_closes_ = 0;
   bool closing_ = false;
   bool close_after_write_ = false;
+  bool lingering_ = false;  // FIN sent (or sending); input is discarded
   bool reading_ = false;
   bool dispatching_ = false;
   std::string peer_;
