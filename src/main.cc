@@ -27,6 +27,7 @@
 #include "smtp/smtp_server.h"
 #include "store/delivery_journal.h"
 #include "store/journal_recovery.h"
+#include "store/mail_root.h"
 #include "store/mailbox_stats.h"
 #include "uv/loop.h"
 
@@ -143,9 +144,10 @@ int RunMailboxes(const Config& config) {
 
 // Runs the servers until SIGINT/SIGTERM, then shuts down gracefully.
 int RunServers(const Config& config) {
-  if (::mkdir(config.mail_root.c_str(), 0700) != 0 && errno != EEXIST) {
-    // Only the root; mailboxes are created on first delivery off the loop.
-    fmt::print(stderr, "mailnest: cannot create mail_root {}: {}\n", config.mail_root, strerror(errno));
+  // Only the root (and its parents); mailboxes are created on first
+  // delivery, off the loop.
+  if (Status s = EnsureMailRoot(config.mail_root); !s.ok()) {
+    fmt::print(stderr, "mailnest: {}\n", s.message());
     return 1;
   }
   // The thread pool runs every file operation; size it before first use.
