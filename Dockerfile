@@ -60,7 +60,8 @@ RUN apt-get update \
 WORKDIR /opt/mailnest
 COPY etc/ etc/
 COPY scripts/ scripts/
-COPY tests/pytest.ini tests/pytest.ini
+COPY tools/ tools/
+COPY pytest.ini ./
 COPY tests/e2e/ tests/e2e/
 ENV MAILNEST_BINARY=/usr/local/bin/mailnest
 HEALTHCHECK NONE
