@@ -85,7 +85,7 @@ void Connection::OnReadCb(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
 }
 
 void Connection::Write(std::string_view bytes) {
-  if (closing_) return;
+  if (closing_ || lingering_) return;  // nothing can follow our FIN
   out_.append(bytes);
   if (!dispatching_) Flush();
 }
@@ -144,6 +144,7 @@ void Connection::OnWriteCb(uv_write_t* req, int status) {
 }
 
 void Connection::CloseAfterWrite() {
+  if (lingering_) return;  // already half-closed; the linger timer runs
   close_after_write_ = true;
   PauseReading();
   uv_timer_stop(&timer_);
