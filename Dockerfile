@@ -14,7 +14,10 @@ WORKDIR /src
 COPY meson.build meson_options.txt ./
 COPY subprojects/ subprojects/
 COPY src/ src/
-COPY tests/ tests/
+# Only what the unit tests need: a change to the e2e tests must not
+# invalidate the compile layers below.
+COPY tests/meson.build tests/
+COPY tests/unit/ tests/unit/
 # System packages only (no wrap downloads inside the build); the unit tests
 # must pass before an image is made.
 RUN meson setup build --wrap-mode=nofallback -Dtests=true -Dbench=false --prefix=/usr/local \

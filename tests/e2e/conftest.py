@@ -185,6 +185,8 @@ class ExternalMailnest(Mailnest):
         pytest.skip("this test stops the server: not possible against the external instance")
 
     def logs(self):
+        if not self._logs:  # e.g. the compose tester: the servers log in their own containers
+            pytest.skip("the external appliance's logs are not readable here (no MAILNEST_SMTP_LOG)")
         time.sleep(0.1)
         out = ""
         for p in self._logs:
