@@ -126,3 +126,14 @@ def test_make_targets_delegate_to_scripts(clone):
     for script in ("scripts/e2", "scripts/e3", "scripts/test", "scripts/run", "scripts/container-test"):
         assert re.search(rf"^{re.escape(script)}$", p.stdout, re.M), (script, p.stdout)
     assert (clone / "meson.build").is_file()  # Meson stays the build system
+
+
+def test_pytest_builds_a_missing_binary(make_e2, clone):
+    # `pytest -m e2` typed before anything else: the e2e conftest builds
+    # build/mailnest (here only a relink: the objects of make e2 are there).
+    assert make_e2.returncode == 0
+    (clone / "build" / "mailnest").unlink()
+    p = run("pytest -m e2 -q tests/e2e/test_first_contact.py", clone, timeout=BUILD_TIMEOUT_S)
+    assert p.returncode == 0, p.stdout[-4000:]
+    assert "not built yet: running scripts/build" in p.stdout
+    assert (clone / "build" / "mailnest").is_file()
