@@ -14,7 +14,10 @@ WORKDIR /src
 COPY meson.build meson_options.txt ./
 COPY subprojects/ subprojects/
 COPY src/ src/
-COPY tests/ tests/
+# Only what the unit tests need: a change to the e2e tests must not
+# invalidate the compile layers below.
+COPY tests/meson.build tests/
+COPY tests/unit/ tests/unit/
 # System packages only (no wrap downloads inside the build); the unit tests
 # must pass before an image is made.
 RUN meson setup build --wrap-mode=nofallback -Dtests=true -Dbench=false --prefix=/usr/local \
@@ -60,7 +63,8 @@ RUN apt-get update \
 WORKDIR /opt/mailnest
 COPY etc/ etc/
 COPY scripts/ scripts/
-COPY tests/pytest.ini tests/pytest.ini
+COPY tools/ tools/
+COPY pytest.ini ./
 COPY tests/e2e/ tests/e2e/
 ENV MAILNEST_BINARY=/usr/local/bin/mailnest
 HEALTHCHECK NONE

@@ -322,7 +322,7 @@ def run_demo(args):
                 shutil.copy(path, dest / f"mininet-{path.name}")
 
     if pcap.exists():
-        r = subprocess.run([PY, str(ROOT / "scripts" / "validate_pcap.py"), "--project", args.project,
+        r = subprocess.run([PY, str(ROOT / "tools" / "validate_pcap.py"), "--project", args.project,
                             "--scenario", "mininet", "--pcap", str(pcap)],
                            capture_output=True, text=True, timeout=300)
         print(r.stdout, end="")

@@ -30,6 +30,7 @@
 #include "smtp/smtp_server.h"
 #include "store/delivery_journal.h"
 #include "store/fs_env.h"
+#include "store/mail_root.h"
 #include "store/store_startup.h"
 #include "store/mailbox_stats.h"
 #include "uv/loop.h"
@@ -179,10 +180,11 @@ int RunServers(Config config, bool require_non_root) {
   mode_t old_mask = ::umask(0);
   ::umask(old_mask & ~static_cast<mode_t>(config.store.file_mode | config.store.dir_mode));
 
-  bool made_root = ::mkdir(config.mail_root.c_str(), static_cast<mode_t>(config.store.dir_mode)) == 0;
-  if (!made_root && errno != EEXIST) {
-    // Only the root; mailboxes are created on first delivery off the loop.
-    fmt::print(stderr, "mailnest: cannot create mail_root {}: {}\n", config.mail_root, strerror(errno));
+  // Only the root (and its parents); mailboxes are created on first
+  // delivery, off the loop.
+  bool made_root = false;
+  if (Status s = EnsureMailRoot(config.mail_root, config.store.dir_mode, &made_root); !s.ok()) {
+    fmt::print(stderr, "mailnest: {}\n", s.message());
     return 1;
   }
   if (made_root && switch_ids && ::chown(config.mail_root.c_str(), ids.uid, ids.gid) != 0) {

@@ -170,6 +170,7 @@ Status ParseSmtp(const json& j, SmtpConfig* c) {
   MN_TRY(r.Uint("data_total_timeout_s", &c->data_total_timeout_s, 1, 86400));
   MN_TRY(r.Uint("greeting_delay_ms", &c->greeting_delay_ms, 0, 60000));
   MN_TRY(r.BareNewline("bare_newline", &c->bare_newline));
+  MN_TRY(r.Bool("strict_envelope_syntax", &c->strict_envelope_syntax));
   return r.CheckNoUnknownKeys();
 }
 

@@ -42,10 +42,13 @@ struct SmtpConfig {
   // every few seconds never trips data_timeout_s. Beyond: 421 4.4.2.
   uint32_t data_total_timeout_s = 600;
   // Pause before the 220 greeting; a client that talks during it is an
-  // early talker (554 5.5.0, close). 0 = greet at once (only input already
-  // queued at accept counts as early).
+  // early talker (554 5.5.0, close). 0 = greet at once, and input that
+  // arrived before the greeting is answered after it.
   uint32_t greeting_delay_ms = 0;
   BareNewlinePolicy bare_newline = BareNewlinePolicy::kNormalize;  // commands and DATA lines
+  // true: MAIL FROM / RCPT TO need "<address>" (501 5.5.4 otherwise), as
+  // Postfix's strict_rfc821_envelopes. false: "MAIL FROM: a@b" is accepted.
+  bool strict_envelope_syntax = false;
 };
 
 struct Pop3Config {

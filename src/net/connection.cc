@@ -77,7 +77,7 @@ void Connection::OnReadCb(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
     self->Close();
     return;
   }
-  if (n == 0 || self->closing_) return;
+  if (n == 0 || self->closing_ || self->lingering_) return;  // lingering: discard
   self->dispatching_ = true;
   self->handler_->OnRead(buf->base, static_cast<size_t>(n));
   self->dispatching_ = false;
@@ -85,7 +85,7 @@ void Connection::OnReadCb(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
 }
 
 void Connection::Write(std::string_view bytes) {
-  if (closing_) return;
+  if (closing_ || lingering_) return;  // nothing can follow our FIN
   out_.append(bytes);
   if (!dispatching_) Flush();
 }
@@ -97,7 +97,7 @@ void Connection::Flush() {
     return;
   }
   if (out_.empty()) {
-    if (close_after_write_) Close();
+    if (close_after_write_) Linger();
     return;
   }
   // Fast path: most replies fit in the socket buffer at once.
@@ -106,7 +106,7 @@ void Connection::Flush() {
   if (n > 0) out_.erase(0, static_cast<size_t>(n));
   if (out_.empty()) {
     if (close_after_write_) {
-      Close();
+      Linger();
     } else {
       if (blocked_) {
         blocked_ = false;
@@ -163,11 +163,37 @@ void Connection::OnWriteCb(uv_write_t* req, int status) {
 }
 
 void Connection::CloseAfterWrite() {
+  if (lingering_) return;  // already half-closed; the linger timer runs
   close_after_write_ = true;
   PauseReading();
   uv_timer_stop(&timer_);
   deadline_ = armed_for_ = 0;
   if (!dispatching_) Flush();
+}
+
+void Connection::Linger() {
+  if (lingering_ || closing_) return;
+  lingering_ = true;
+  auto* stream = reinterpret_cast<uv_stream_t*>(&tcp_);
+  shutdown_req_.data = this;
+  if (uv_shutdown(&shutdown_req_, stream, OnShutdownCb) != 0) {
+    Close();
+    return;
+  }
+  if (!reading_) {
+    if (uv_read_start(stream, OnAlloc, OnReadCb) != 0) {
+      Close();  // the shutdown request is cancelled (OnShutdownCb) before the close callbacks
+      return;
+    }
+    reading_ = true;
+  }
+  ArmTimer(kCloseLingerMs);
+}
+
+void Connection::OnShutdownCb(uv_shutdown_t* req, int status) {
+  // status 0: the FIN is queued; now the peer's EOF (OnReadCb) or the
+  // linger timer closes. UV_ECANCELED: Close() came first.
+  if (status < 0) static_cast<Connection*>(req->data)->Close();
 }
 
 void Connection::Close() {
@@ -184,11 +210,15 @@ void Connection::OnCloseCb(uv_handle_t* h) {
 }
 
 void Connection::SetTimeout(uint64_t ms) {
-  if (closing_) return;
+  if (closing_ || lingering_) return;  // lingering: kCloseLingerMs bounds what is left
   if (ms == 0) {
     deadline_ = 0;  // an armed timer fires once more and finds nothing to do
     return;
   }
+  ArmTimer(ms);
+}
+
+void Connection::ArmTimer(uint64_t ms) {
   deadline_ = uv_now(loop_) + ms;
   if (armed_for_ != 0 && armed_for_ <= deadline_) return;  // it re-arms for the rest
   armed_for_ = deadline_;
@@ -206,6 +236,10 @@ void Connection::OnTimerCb(uv_timer_t* t) {
     return;
   }
   self->deadline_ = 0;
+  if (self->lingering_) {
+    self->Close();  // the peer did not close within kCloseLingerMs
+    return;
+  }
   self->handler_->OnTimeout();
 }
 
@@ -235,7 +269,7 @@ void Connection::ResumeReading() {
 }
 
 void Connection::UpdateReading() {
-  if (closing_) return;
+  if (closing_ || lingering_) return;  // lingering: Linger() reads (and discards) until EOF
   bool want = want_reading_ && !close_after_write_ && !write_blocked();
   if (want == reading_) return;
   if (!want) {

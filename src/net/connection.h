@@ -57,9 +57,19 @@ class Connection {
   // connection closes itself (OnClosed follows) and the error is returned.
   int Accept(uv_stream_t* server);
 
+  // How long a closing connection keeps reading (and discarding) after its
+  // FIN, waiting for the peer's: see CloseAfterWrite().
+  static constexpr uint64_t kCloseLingerMs = 2000;
+
   void Write(std::string_view bytes);
   void Flush();
-  // Closes once everything written so far has been sent.
+  // Closes once everything written so far has been sent, as a lingering
+  // close (Apache's lingering_close): half-close (FIN), read and discard
+  // until the peer's EOF or kCloseLingerMs, then close. Closing at once
+  // while the peer's input is unread, or still arriving (a pipelined QUIT
+  // behind a command that ends the session), makes the kernel send an RST,
+  // and an RST can destroy the final reply in the peer's receive queue
+  // before the peer has read it. No handler callback but OnClosed follows.
   void CloseAfterWrite();
   void Close();
 
@@ -97,11 +107,15 @@ class Connection {
   static void OnCloseCb(uv_handle_t* h);
   void UpdateReading();
   void CheckBacklog();  // sets blocked_ (and stops reading) over the limit
+  static void OnShutdownCb(uv_shutdown_t* req, int status);
+  void Linger();
+  void ArmTimer(uint64_t ms);
 
   uv_loop_t* loop_;
   Handler* handler_;
   uv_tcp_t tcp_;
   uv_timer_t timer_;
+  uv_shutdown_t shutdown_req_;  // in flight only while lingering_
   uint64_t deadline_ = 0;   // uv_now() at which the idle timeout expires; 0: none
   uint64_t armed_for_ = 0;  // uv_now() at which timer_ fires; 0: not armed
   std::string out_;
@@ -112,6 +126,7 @@ class Connection {
   bool reading_ = false;       // uv_read_start is in effect
   bool want_reading_ = false;  // the handler's wish
   bool blocked_ = false;       // backlog went over the limit; cleared at zero
+  bool lingering_ = false;  // FIN sent (or sending); input is discarded
   bool dispatching_ = false;
   std::string peer_;
 };

@@ -190,10 +190,71 @@ struct PathResult {
   std::string_view rest;  // what follows the ">"
 };
 
+// Everything between "<" and ">" (or the whole bare address): "" (the null
+// path), "Postmaster", an optional source route, then a Mailbox.
+void ParsePathBody(std::string_view inner, bool allow_null, bool allow_postmaster, PathResult* r) {
+  if (inner.empty()) {
+    if (allow_null) {
+      r->null = true;
+    } else {
+      r->error = SmtpArgError::kBadAddress;
+    }
+    return;
+  }
+  if (allow_postmaster && EqualsNoCase(inner, "postmaster")) {
+    r->postmaster = true;
+    r->mailbox.local = "postmaster";
+    r->mailbox.text = std::string(inner);
+    return;
+  }
+  if (inner.front() == '@') {
+    size_t colon = inner.find(':');
+    if (colon == std::string_view::npos || !IsValidSourceRoute(inner.substr(0, colon))) {
+      r->error = SmtpArgError::kBadAddress;
+      return;
+    }
+    inner.remove_prefix(colon + 1);  // RFC 5321 §4.1.2: MUST accept, SHOULD ignore
+  }
+  r->error = ParseMailbox(inner, &r->mailbox);
+}
+
+// Length of a bare (unbracketed) address at the start of s: up to the
+// first space outside a quoted string.
+size_t BareAddressEnd(std::string_view s) {
+  bool quoted = false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (quoted) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ' ') {
+      return i;
+    }
+  }
+  return s.size();
+}
+
 // s starts right after "FROM:" / "TO:".
-PathResult ParsePath(std::string_view s, bool allow_null, bool allow_postmaster) {
+PathResult ParsePath(std::string_view s, bool allow_null, bool allow_postmaster, SmtpEnvelopeSyntax syntax) {
   PathResult r;
   while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  if (!s.empty() && s.front() != '<' && syntax == SmtpEnvelopeSyntax::kLenient) {
+    // "MAIL FROM: a@b" as hand-typed: the same Mailbox grammar, only the
+    // brackets are implied. The null path still needs "<>".
+    size_t end = BareAddressEnd(s);
+    if (end + 2 > kMaxPath) {
+      r.error = SmtpArgError::kPathTooLong;
+      return r;
+    }
+    r.rest = s.substr(end);
+    ParsePathBody(s.substr(0, end), /*allow_null=*/false, allow_postmaster, &r);
+    return r;
+  }
   if (s.empty() || s.front() != '<') {
     r.error = SmtpArgError::kSyntax;
     return r;
@@ -207,31 +268,8 @@ PathResult ParsePath(std::string_view s, bool allow_null, bool allow_postmaster)
     r.error = SmtpArgError::kPathTooLong;
     return r;
   }
-  std::string_view inner = s.substr(1, end - 1);
   r.rest = s.substr(end + 1);
-  if (inner.empty()) {
-    if (allow_null) {
-      r.null = true;
-    } else {
-      r.error = SmtpArgError::kBadAddress;
-    }
-    return r;
-  }
-  if (allow_postmaster && EqualsNoCase(inner, "postmaster")) {
-    r.postmaster = true;
-    r.mailbox.local = "postmaster";
-    r.mailbox.text = std::string(inner);
-    return r;
-  }
-  if (inner.front() == '@') {
-    size_t colon = inner.find(':');
-    if (colon == std::string_view::npos || !IsValidSourceRoute(inner.substr(0, colon))) {
-      r.error = SmtpArgError::kBadAddress;
-      return r;
-    }
-    inner.remove_prefix(colon + 1);  // RFC 5321 §4.1.2: MUST accept, SHOULD ignore
-  }
-  r.error = ParseMailbox(inner, &r.mailbox);
+  ParsePathBody(s.substr(1, end - 1), allow_null, allow_postmaster, &r);
   return r;
 }
 
@@ -313,9 +351,9 @@ bool IsValidHeloName(std::string_view s) {
   return true;
 }
 
-SmtpArgError ParseMailArgs(std::string_view arg, bool esmtp, SmtpMailArgs* out) {
+SmtpArgError ParseMailArgs(std::string_view arg, bool esmtp, SmtpEnvelopeSyntax syntax, SmtpMailArgs* out) {
   if (!StartsWithNoCase(arg, "FROM:")) return SmtpArgError::kSyntax;
-  PathResult p = ParsePath(arg.substr(5), /*allow_null=*/true, /*allow_postmaster=*/false);
+  PathResult p = ParsePath(arg.substr(5), /*allow_null=*/true, /*allow_postmaster=*/false, syntax);
   if (p.error != SmtpArgError::kOk) return p.error;
   SmtpMailArgs args;
   args.null_sender = p.null;
@@ -345,9 +383,9 @@ SmtpArgError ParseMailArgs(std::string_view arg, bool esmtp, SmtpMailArgs* out) 
   return SmtpArgError::kOk;
 }
 
-SmtpArgError ParseRcptArgs(std::string_view arg, bool esmtp, SmtpRcptArgs* out) {
+SmtpArgError ParseRcptArgs(std::string_view arg, bool esmtp, SmtpEnvelopeSyntax syntax, SmtpRcptArgs* out) {
   if (!StartsWithNoCase(arg, "TO:")) return SmtpArgError::kSyntax;
-  PathResult p = ParsePath(arg.substr(3), /*allow_null=*/false, /*allow_postmaster=*/true);
+  PathResult p = ParsePath(arg.substr(3), /*allow_null=*/false, /*allow_postmaster=*/true, syntax);
   if (p.error != SmtpArgError::kOk) return p.error;
   SmtpArgError e = ForEachParam(p.rest, esmtp, [](std::string_view, std::string_view, bool) {
     return SmtpArgError::kUnknownParameter;  // no RCPT extensions (e.g. DSN) offered

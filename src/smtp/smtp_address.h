@@ -9,6 +9,11 @@
 // Deliberate deviations, each towards accepting mail real clients send:
 //  - "FROM:" / "TO:" may be followed by spaces before the "<" (RFC 5321
 //    forbids it, but Outlook and others send it; Postfix accepts it too).
+//  - With SmtpEnvelopeSyntax::kLenient (the default configuration, as
+//    Postfix's strict_rfc821_envelopes = no) the brackets may be left out:
+//    "MAIL FROM: a@b" as people type it. The address is then the word up to
+//    the next space (quotes respected) and must still be a valid Mailbox;
+//    the null sender still needs "<>".
 //  - An unquoted local part may have leading, trailing or doubled dots
 //    ("john..doe"): such addresses exist in the wild. It is still made of
 //    atext only, and it never reaches the file system: recipients are
@@ -57,10 +62,14 @@ enum class SmtpArgError {
   kUnknownParameter,  // a parameter we do not support             → 555 5.5.4
 };
 
+// kStrict: "<" Path ">" only (smtp.strict_envelope_syntax: true).
+// kLenient: also a bare Mailbox without the brackets.
+enum class SmtpEnvelopeSyntax { kStrict, kLenient };
+
 // arg is everything after "MAIL " (resp. "RCPT "). esmtp: the session began
 // with EHLO; after HELO no parameters are accepted (RFC 5321 §4.1.1.2).
-SmtpArgError ParseMailArgs(std::string_view arg, bool esmtp, SmtpMailArgs* out);
-SmtpArgError ParseRcptArgs(std::string_view arg, bool esmtp, SmtpRcptArgs* out);
+SmtpArgError ParseMailArgs(std::string_view arg, bool esmtp, SmtpEnvelopeSyntax syntax, SmtpMailArgs* out);
+SmtpArgError ParseRcptArgs(std::string_view arg, bool esmtp, SmtpEnvelopeSyntax syntax, SmtpRcptArgs* out);
 
 // A Domain (RFC 5321 §4.1.2: LDH labels of 1..63 octets) or an
 // address-literal ("[192.0.2.1]", "[IPv6:2001:db8::1]", "[tag:content]").

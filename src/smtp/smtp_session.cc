@@ -45,6 +45,10 @@ std::string Rfc5322Date(time_t now) {
 
 bool IsSpace(char c) { return c == ' ' || c == '\t'; }
 
+SmtpEnvelopeSyntax EnvelopeSyntaxOf(const SmtpConfig& c) {
+  return c.strict_envelope_syntax ? SmtpEnvelopeSyntax::kStrict : SmtpEnvelopeSyntax::kLenient;
+}
+
 }  // namespace
 
 SmtpSession::SmtpSession(const SmtpContext& ctx, Io* io, std::string id)
@@ -70,12 +74,13 @@ void SmtpSession::Start(std::string peer) {
   ctx_.log->Info(id_, "connect from {}", peer_);
   if (cfg_.greeting_delay_ms > 0) {
     io_->SetTimeout(cfg_.greeting_delay_ms);  // OnTimeout in NEW greets
-  } else if (io_->InputPending()) {
-    ctx_.log->Info(id_, "early talker {}: input queued before the greeting", peer_);
-    CloseWith(SmtpReplyId::kEarlyTalker);
-  } else {
-    SendGreeting();
+    return;
   }
+  // No delay, no early-talker test (Postfix's smtpd): input that raced the
+  // greeting, as `printf 'HELO me\r\nQUIT\r\n' | nc` sends it, is read
+  // and answered after the 220 like any pipelined command.
+  if (io_->InputPending()) ctx_.log->Debug(id_, "{}: input queued before the greeting", peer_);
+  SendGreeting();
 }
 
 void SmtpSession::Refuse(std::string peer) {
@@ -309,7 +314,7 @@ bool SmtpSession::ReplyArgError(SmtpArgError e, const SmtpCommandArgs& args) {
 }
 
 bool SmtpSession::CheckMail(SmtpCommandArgs& args) {
-  if (!ReplyArgError(ParseMailArgs(args.arg, esmtp_, &args.mail), args)) return false;
+  if (!ReplyArgError(ParseMailArgs(args.arg, esmtp_, EnvelopeSyntaxOf(cfg_), &args.mail), args)) return false;
   // RFC 1870: refuse a declared size we would refuse anyway, before DATA.
   if (args.mail.size && *args.mail.size > cfg_.max_message_size) {
     Reply(SmtpReplyId::kMessageTooBig);
@@ -319,7 +324,7 @@ bool SmtpSession::CheckMail(SmtpCommandArgs& args) {
 }
 
 bool SmtpSession::CheckRcpt(SmtpCommandArgs& args) {
-  if (!ReplyArgError(ParseRcptArgs(args.arg, esmtp_, &args.rcpt), args)) return false;
+  if (!ReplyArgError(ParseRcptArgs(args.arg, esmtp_, EnvelopeSyntaxOf(cfg_), &args.rcpt), args)) return false;
   if (recipients_.size() >= cfg_.max_recipients) {
     Reply(SmtpReplyId::kTooManyRecipients);
     return false;

@@ -82,6 +82,11 @@ def test_dockerfile_multistage_slim_nonroot_healthcheck():
     assert re.search(r"^USER\s+mailnest\s*$", runtime, re.M)
     assert re.search(r"^HEALTHCHECK\s", runtime, re.M)
     assert "0.0.0.0:2525" in runtime
+    # The tester runs scripts/e2 from the image: the validator at tools/, the
+    # root pytest.ini that registers the markers.
+    tester = text.split("FROM runtime AS tester")[1]
+    assert re.search(r"^COPY tools/ tools/$", tester, re.M)
+    assert re.search(r"^COPY pytest.ini ", tester, re.M)
 
 
 def test_dockerignore_keeps_build_outputs_out():

@@ -1,4 +1,4 @@
-"""scripts/validate_pcap.py: rules, table, exit codes.
+"""tools/validate_pcap.py: rules, table, exit codes.
 
 The main test captures real traffic with tcpdump on lo while talking SMTP to
 an instance started by the fixture (root + tcpdump needed, else skipped), and
@@ -22,7 +22,7 @@ import pytest
 pytestmark = pytest.mark.lab
 
 ROOT = Path(__file__).resolve().parents[2]
-VALIDATOR = ROOT / "scripts" / "validate_pcap.py"
+VALIDATOR = ROOT / "tools" / "validate_pcap.py"
 PY = sys.executable
 
 needs_tshark = pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")

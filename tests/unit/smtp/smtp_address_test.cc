@@ -9,15 +9,20 @@ namespace {
 
 using E = SmtpArgError;
 
-E Mail(const std::string& arg, SmtpMailArgs* out = nullptr, bool esmtp = true) {
+using Syntax = SmtpEnvelopeSyntax;
+
+E Mail(const std::string& arg, SmtpMailArgs* out = nullptr, bool esmtp = true, Syntax syntax = Syntax::kStrict) {
   SmtpMailArgs tmp;
-  return ParseMailArgs(arg, esmtp, out ? out : &tmp);
+  return ParseMailArgs(arg, esmtp, syntax, out ? out : &tmp);
 }
 
-E Rcpt(const std::string& arg, SmtpRcptArgs* out = nullptr, bool esmtp = true) {
+E Rcpt(const std::string& arg, SmtpRcptArgs* out = nullptr, bool esmtp = true, Syntax syntax = Syntax::kStrict) {
   SmtpRcptArgs tmp;
-  return ParseRcptArgs(arg, esmtp, out ? out : &tmp);
+  return ParseRcptArgs(arg, esmtp, syntax, out ? out : &tmp);
 }
+
+E LenientMail(const std::string& arg, SmtpMailArgs* out = nullptr) { return Mail(arg, out, true, Syntax::kLenient); }
+E LenientRcpt(const std::string& arg, SmtpRcptArgs* out = nullptr) { return Rcpt(arg, out, true, Syntax::kLenient); }
 
 TEST_CASE("MAIL FROM: valid paths", "[smtp][address]") {
   SmtpMailArgs m;
@@ -165,6 +170,54 @@ TEST_CASE("RCPT TO: paths", "[smtp][address]") {
     REQUIRE(Rcpt("TO:<%2e%2e@localhost>", &r) == E::kOk);
     REQUIRE(Rcpt(R"(TO:<"../../etc"@localhost>)", &r) == E::kOk);
     CHECK(r.recipient.local == "../../etc");
+  }
+}
+
+TEST_CASE("lenient envelope syntax: addresses without angle brackets", "[smtp][address]") {
+  SmtpMailArgs m;
+  SmtpRcptArgs r;
+  SECTION("a bare mailbox, with or without a space after the colon") {
+    REQUIRE(LenientMail("FROM: a@b.example", &m) == E::kOk);
+    CHECK(m.sender.text == "a@b.example");
+    CHECK_FALSE(m.null_sender);
+    REQUIRE(LenientMail("FROM:a@b.example", &m) == E::kOk);
+    CHECK(m.sender.local == "a");
+    REQUIRE(LenientRcpt("TO: bob@localhost", &r) == E::kOk);
+    CHECK(r.recipient.text == "bob@localhost");
+    REQUIRE(LenientRcpt("TO:postmaster", &r) == E::kOk);
+    CHECK(r.postmaster);
+  }
+  SECTION("the word after the address is a parameter") {
+    REQUIRE(LenientMail("FROM: a@b.example SIZE=100", &m) == E::kOk);
+    CHECK(m.size == 100u);
+    CHECK(LenientMail("FROM: a@b.example FOO=1") == E::kUnknownParameter);
+    CHECK(LenientRcpt("TO: bob@localhost NOTIFY=NEVER") == E::kUnknownParameter);
+    REQUIRE(LenientMail(R"(FROM:"a b"@x.org SIZE=5)", &m) == E::kOk);  // a quoted space is not the end
+    CHECK(m.sender.local == "a b");
+  }
+  SECTION("bracketed paths parse exactly as in strict mode") {
+    REQUIRE(LenientMail("FROM:<>", &m) == E::kOk);
+    CHECK(m.null_sender);
+    CHECK(LenientMail("FROM:<a@b") == E::kBadAddress);
+    CHECK(LenientMail("FROM:<a@b>junk") == E::kSyntax);
+  }
+  SECTION("the mailbox grammar and every smuggling defence still apply") {
+    CHECK(LenientMail("FROM:") == E::kSyntax);
+    CHECK(LenientMail("FROM:   ") == E::kSyntax);
+    CHECK(LenientMail("FROM: bad") == E::kBadAddress);  // no "@"
+    CHECK(LenientMail("FROM: a@b>") == E::kBadAddress);
+    CHECK(LenientMail("FROM: a@-x.org") == E::kBadAddress);
+    CHECK(LenientMail(std::string("FROM: a") + '\0' + "b@x.org") == E::kBadAddress);
+    CHECK(LenientMail("FROM: a\r@x.org") == E::kBadAddress);
+    CHECK(LenientMail("FROM: a\x01@x.org") == E::kBadAddress);
+    CHECK(LenientMail("FROM: j\xc3\xb6rg@x.org") == E::kBadAddress);
+    CHECK(LenientRcpt("TO: a@x\tb.org") == E::kBadAddress);
+    CHECK(LenientMail("FROM: " + std::string(65, 'l') + "@x.org") == E::kPathTooLong);
+    CHECK(LenientMail("FROM: " + std::string(300, 'a')) == E::kPathTooLong);
+  }
+  SECTION("strict mode refuses the bare form (today's 501)") {
+    CHECK(Mail("FROM: a@b.example") == E::kSyntax);
+    CHECK(Rcpt("TO: bob@localhost") == E::kSyntax);
   }
 }
 

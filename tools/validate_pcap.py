@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks a capture against a project's pcap rules.
 
-    python3 scripts/validate_pcap.py --project S08 --pcap artifacts/pcap/traffic_e2.pcap
+    python3 tools/validate_pcap.py --project S08 --pcap artifacts/pcap/traffic_e2.pcap
                                      [--scenario e2|e3] [--rules-dir DIR]
 
 The rules live in RULES_DIR/<PROJECT>.json:
