@@ -78,7 +78,7 @@ def test_addresses_without_angle_brackets_are_accepted(mailnest):
     [f] = mailnest.new_files("alice")
     ret, _, body = stored_message(f)
     assert ret == b"Return-Path: <sender@remote.test>"
-    assert body.endswith(b"hello\r\n")
+    assert body.endswith(b"hello\n")  # stored with LF line ends (Maildir)
     assert len(mailnest.new_files("bob")) == 1
 
 
@@ -158,7 +158,7 @@ def test_readme_session_with_nc(mailnest):
                        input=typed.encode(), capture_output=True, timeout=30)
     assert codes(p.stdout) == [220, 250, 250, 250, 354, 250, 221], p.stdout
     [f] = mailnest.new_files("alice")
-    assert f.read_bytes().endswith(b"Subject: typed by hand\r\n\r\nhello from nc\r\n")
+    assert f.read_bytes().endswith(b"Subject: typed by hand\n\nhello from nc\n")
 
 
 @pytest.mark.skipif(None in (shutil.which("swaks"), shutil.which("curl"), shutil.which("nc")),
@@ -170,7 +170,7 @@ def test_readme_swaks_curl_and_pop3_lines(mailnest, tmp_path):
         assert p.returncode == 0, (line, p.stdout[-500:], p.stderr[-500:])
     bodies = sorted(f.read_bytes() for f in mailnest.new_files("alice"))
     assert len(bodies) == 2
-    assert any(b.endswith(b"Subject: hi\r\n\r\nhello from curl\r\n") for b in bodies)
+    assert any(b.endswith(b"Subject: hi\n\nhello from curl\n") for b in bodies)
     assert any(b"hello from swaks" in b for b in bodies)
     p = run_readme_line(pop3, mailnest, tmp_path)
     out = p.stdout.replace(b"\r\n", b"\n")
