@@ -1,5 +1,5 @@
 // Everything the HTTP side runs, behind one object main.cc owns: the API,
-// its h2o server and (from the index on) the message index. Loop-thread.
+// its h2o server, the message index and what keeps it current. Loop-thread.
 #pragma once
 
 #include <uv.h>
@@ -15,6 +15,8 @@ namespace mailnest {
 
 class Api;
 class HttpServer;
+class IndexWatcher;
+class MessageIndex;
 
 class HttpService {
  public:
@@ -30,6 +32,8 @@ class HttpService {
   uv_loop_t* loop_;
   const Config& config_;
   Readiness* readiness_;
+  std::unique_ptr<MessageIndex> index_;
+  std::unique_ptr<IndexWatcher> watcher_;
   std::unique_ptr<Api> api_;
   std::unique_ptr<HttpServer> server_;
 };
