@@ -5,10 +5,12 @@
 #include <array>
 #include <nlohmann/json.hpp>
 
+#include "http/deferred_request.h"
 #include "http/h2o_server.h"
 #include "http/http_reply.h"
 #include "http/message_index.h"
 #include "http/query_string.h"
+#include "http/raw_reader.h"
 
 namespace mailnest {
 
@@ -31,11 +33,13 @@ Api::~Api() = default;
 bool Api::closing() const { return server_ && server_->shutting_down(); }
 
 void Api::Handle(h2o_req_t* req) {
-  static constexpr std::array<Route, 4> kRoutes{{
+  static constexpr std::array<Route, 6> kRoutes{{
       {"/livez", &Api::Livez, false},
       {"/readyz", &Api::Readyz, false},
       {"/api/v1/mailboxes", &Api::Mailboxes, false},
       {"/api/v1/messages", &Api::Messages, false},
+      {"/api/v1/messages/", &Api::Message, true},
+      {"/api/v1/wait", &Api::Wait, false},
   }};
   // The prelude, in this order: URL size, header size, method, query, route.
   std::string_view target = View(req->path);
@@ -133,8 +137,95 @@ void Api::Messages(h2o_req_t* req, std::string_view, const Params& q) {
   SendJson(req, 200, out, closing());
 }
 
-void Api::OnIndexChanged() {}
+void Api::Message(h2o_req_t* req, std::string_view rest, const Params&) {
+  size_t slash = rest.find('/');
+  std::string_view id = rest.substr(0, slash);
+  std::string_view what = slash == std::string_view::npos ? "" : rest.substr(slash);
+  if (what != "/raw") return SendError(req, 404, "no such endpoint", closing());
+  const IndexedMessage* m = MessageIndex::LooksLikeId(id) ? index_->Find(id) : nullptr;
+  if (!m) return SendError(req, 404, "no such message", closing());
+  auto deferred = DeferredRequest::Make(req);
+  ReadRawMessage(loop_, config_.mail_root, *m, [this, deferred](RawResult& r) {
+    h2o_req_t* q = deferred->Take();
+    if (!q) return;  // the client went away
+    switch (r.code) {
+      case RawResult::kOk:
+        return Send(q, 200, "message/rfc822", r.data, closing());
+      case RawResult::kGone:
+        return SendError(q, 404, "no such message", closing());
+      case RawResult::kTooLarge:
+        return SendError(q, 500, "message too large to serve", closing());
+      case RawResult::kError:
+        return SendError(q, 500, "message file cannot be read", closing());
+    }
+  });
+}
 
-void Api::Drain() {}
+// GET /api/v1/wait?mailbox=&after=&timeout=: 200 with the first message
+// whose seq is past `after` (at once if one exists), or 204 when timeout
+// seconds pass first. A mailbox may be a configured user's that has no
+// directory yet: waiting for the first message is the point.
+void Api::Wait(h2o_req_t* req, std::string_view, const Params& q) {
+  for (const auto& [k, v] : q) {
+    if (k != "mailbox" && k != "after" && k != "timeout") {
+      return SendError(req, 400, fmt::format("{}: unknown parameter (mailbox, after, timeout)", k), closing());
+    }
+  }
+  std::string mailbox;
+  if (auto it = q.find("mailbox"); it != q.end()) {
+    if (!IsValidMailboxName(it->second)) return SendError(req, 400, "mailbox: not a valid mailbox name", closing());
+    if (!index_->HasMailbox(it->second) && !config_.users.count(it->second)) {
+      return SendError(req, 404, fmt::format("mailbox: no mailbox '{}'", it->second), closing());
+    }
+    mailbox = it->second;
+  }
+  uint64_t after = 0;
+  if (auto it = q.find("after"); it != q.end() && !ParseBoundedUint(it->second, 0, UINT64_MAX, &after)) {
+    return SendError(req, 400, "after: must be a seq number (last_seq of an earlier answer)", closing());
+  }
+  uint64_t timeout = std::min<uint64_t>(30, config_.http.max_wait_s);
+  if (auto it = q.find("timeout"); it != q.end() && !ParseBoundedUint(it->second, 0, config_.http.max_wait_s, &timeout)) {
+    return SendError(req, 400, fmt::format("timeout: must be 0..{} seconds", config_.http.max_wait_s), closing());
+  }
+  if (const IndexedMessage* m = index_->FirstAfter(mailbox, after)) {
+    return SendJson(req, 200, {{"message", Summary(*m)}, {"last_seq", index_->last_seq()}}, closing());
+  }
+  if (timeout == 0 || closing()) return Send(req, 204, "", "", closing());
+  if (waiters_.size() >= config_.http.max_waiters) {
+    return SendError(req, 503, fmt::format("more than {} waiting requests", config_.http.max_waiters), closing());
+  }
+  auto* w = new Waiter{{}, this, DeferredRequest::Make(req), mailbox, after};
+  uv_timer_init(loop_, &w->timer);
+  uv_timer_start(
+      &w->timer, [](uv_timer_t* t) { reinterpret_cast<Waiter*>(t)->api->Finish(reinterpret_cast<Waiter*>(t), nullptr); },
+      timeout * 1000, 0);
+  waiters_.insert(w);
+}
+
+void Api::Finish(Waiter* w, const IndexedMessage* m) {
+  waiters_.erase(w);
+  if (h2o_req_t* req = w->req->Take()) {
+    if (m) {
+      SendJson(req, 200, {{"message", Summary(*m)}, {"last_seq", index_->last_seq()}}, closing());
+    } else {
+      Send(req, 204, "", "", closing());
+    }
+  }
+  uv_timer_stop(&w->timer);
+  uv_close(reinterpret_cast<uv_handle_t*>(&w->timer), [](uv_handle_t* h) { delete reinterpret_cast<Waiter*>(h); });
+}
+
+void Api::OnIndexChanged() {
+  std::vector<std::pair<Waiter*, const IndexedMessage*>> ready;
+  for (Waiter* w : waiters_) {
+    if (const IndexedMessage* m = index_->FirstAfter(w->mailbox, w->after)) ready.emplace_back(w, m);
+  }
+  for (auto& [w, m] : ready) Finish(w, m);
+}
+
+void Api::Drain() {
+  std::vector<Waiter*> all(waiters_.begin(), waiters_.end());
+  for (Waiter* w : all) Finish(w, nullptr);
+}
 
 }  // namespace mailnest

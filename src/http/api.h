@@ -6,6 +6,8 @@
 //   GET /readyz                     200 when ready, else 503 {"error": reason}
 //   GET /api/v1/mailboxes           every mailbox: messages, octets, unseen
 //   GET /api/v1/messages            newest first, cursor pagination
+//   GET /api/v1/messages/{id}/raw   the file as stored (read on the thread pool)
+//   GET /api/v1/wait                blocks until a message past a cursor exists
 //   anything else                   404 {"error": "no such endpoint"}
 #pragma once
 
@@ -13,6 +15,8 @@
 #include <uv.h>
 
 #include <map>
+#include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -21,6 +25,7 @@
 
 namespace mailnest {
 
+class DeferredRequest;
 class HttpServer;
 class MessageIndex;
 struct IndexedMessage;
@@ -49,6 +54,20 @@ class Api {
   void Readyz(h2o_req_t* req, std::string_view, const Params&);
   void Mailboxes(h2o_req_t* req, std::string_view, const Params&);
   void Messages(h2o_req_t* req, std::string_view, const Params&);
+  void Message(h2o_req_t* req, std::string_view rest, const Params&);
+  void Wait(h2o_req_t* req, std::string_view, const Params&);
+
+  // One parked GET /api/v1/wait. The timer is ours (not in h2o's pool) and
+  // the Waiter is freed by its close callback.
+  struct Waiter {
+    uv_timer_t timer;  // first: the callback gets &timer
+    Api* api;
+    std::shared_ptr<DeferredRequest> req;
+    std::string mailbox;
+    uint64_t after;
+  };
+  // Answers (200 with the message, or 204) and frees the waiter.
+  void Finish(Waiter* w, const IndexedMessage* m);
   bool closing() const;
   // mailbox= checked: "" (absent) or a mailbox the index knows; false = answered.
   bool TakeMailbox(h2o_req_t* req, const Params& q, std::string* out);
@@ -58,6 +77,7 @@ class Api {
   const Readiness* readiness_;
   const MessageIndex* index_;
   const HttpServer* server_ = nullptr;
+  std::set<Waiter*> waiters_;
 };
 
 }  // namespace mailnest

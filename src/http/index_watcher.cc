@@ -63,6 +63,7 @@ struct IndexWatcher::Outcome {
     bool exists;
   };
   std::vector<Checked> checked;
+  std::vector<Checked> moved;  // found in cur/ after leaving new/: applied first
 };
 
 IndexWatcher::IndexWatcher(uv_loop_t* loop, std::string mail_root, MessageIndex* index,
@@ -146,11 +147,29 @@ void IndexWatcher::RunBatch(const std::string& root, const Batch& batch, Outcome
     l.names = ListDir(root + "/" + m + "/" + Sub(in_new), false, &l.ok);
     out->listings.push_back(std::move(l));
   }
+  std::map<std::string, std::vector<std::string>> gone_from_new;  // mailbox → files
   for (const auto& [m, in_new, file] : batch.check) {
     struct stat st;
     std::string path = root + "/" + m + "/" + Sub(in_new) + "/" + file;
     bool exists = ::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
     out->checked.push_back({m, in_new, file, exists});
+    if (!exists && in_new) gone_from_new[m].push_back(file);
+  }
+  // A file gone from new/ has usually been moved to cur/ by a reader, and
+  // the event for its arrival there may come in a later batch: find it now
+  // (one listing of cur/ per mailbox) so the message is moved, not dropped
+  // and re-added.
+  for (const auto& [m, files] : gone_from_new) {
+    bool ok = false;
+    std::map<std::string, std::string> by_unique;  // unique part → name in cur/
+    for (auto& n : ListDir(root + "/" + m + "/cur", false, &ok)) {
+      std::string unique = n.substr(0, n.find(":2,"));
+      by_unique.emplace(std::move(unique), std::move(n));
+    }
+    for (const auto& f : files) {
+      auto it = by_unique.find(f.substr(0, f.find(":2,")));
+      if (it != by_unique.end()) out->moved.push_back({m, false, it->second, true});
+    }
   }
 }
 
@@ -193,6 +212,10 @@ void IndexWatcher::Apply(Outcome& out) {
   for (const auto& l : out.listings) {
     if (!l.ok) continue;
     index_->ReplaceSubdir(l.mailbox, l.in_new, l.names);
+    changed = true;
+  }
+  for (const auto& c : out.moved) {
+    index_->Upsert(c.mailbox, c.in_new, c.file);
     changed = true;
   }
   for (const auto& c : out.checked) {

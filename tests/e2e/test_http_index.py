@@ -99,6 +99,7 @@ def test_files_added_and_removed_by_other_processes(mailnest):
     assert eventually(lambda: boxes(mailnest)["alice"]["unseen"] == 1)
     moved = messages(mailnest, "?mailbox=alice&limit=1")["messages"][0]
     assert (moved["id"], moved["unseen"], moved["flags"]) == (newest["id"], False, "S")
+    assert moved["seq"] == newest["seq"]  # moved, not dropped and re-added (a waiter would fire)
     # A person's rm.
     os.system(f"rm -f '{mailnest.maildir('alice') / 'cur' / (tmp.name + ':2,S')}'")
     assert eventually(lambda: boxes(mailnest)["alice"]["messages"] == 1)
