@@ -5,10 +5,12 @@
 #include <array>
 #include <nlohmann/json.hpp>
 
+#include "base/metrics.h"
 #include "http/deferred_request.h"
 #include "http/h2o_server.h"
 #include "http/http_reply.h"
 #include "http/message_index.h"
+#include "http/metrics_text.h"
 #include "http/query_string.h"
 #include "http/raw_reader.h"
 
@@ -33,9 +35,10 @@ Api::~Api() = default;
 bool Api::closing() const { return server_ && server_->shutting_down(); }
 
 void Api::Handle(h2o_req_t* req) {
-  static constexpr std::array<Route, 6> kRoutes{{
+  static constexpr std::array<Route, 7> kRoutes{{
       {"/livez", &Api::Livez, false},
       {"/readyz", &Api::Readyz, false},
+      {"/metrics", &Api::MetricsText, false},
       {"/api/v1/mailboxes", &Api::Mailboxes, false},
       {"/api/v1/messages", &Api::Messages, false},
       {"/api/v1/messages/", &Api::Message, true},
@@ -83,6 +86,14 @@ void Api::Readyz(h2o_req_t* req, std::string_view, const Params&) {
   std::string reason = closing() ? "shutting down" : readiness_->Reason();
   if (!reason.empty()) return SendError(req, 503, reason, closing());
   Send(req, 200, "text/plain; charset=utf-8", "ready\n", closing());
+}
+
+void Api::MetricsText(h2o_req_t* req, std::string_view, const Params&) {
+  HttpGauges g;
+  g.index_messages = index_->size();
+  g.index_mailboxes = index_->Mailboxes().size();
+  g.waiters = waiters_.size();
+  Send(req, 200, "text/plain; version=0.0.4; charset=utf-8", FormatMetrics(GlobalMetrics(), g), closing());
 }
 
 void Api::Mailboxes(h2o_req_t* req, std::string_view, const Params&) {

@@ -4,6 +4,7 @@
 //
 //   GET /livez                      200 while the process serves at all
 //   GET /readyz                     200 when ready, else 503 {"error": reason}
+//   GET /metrics                    Prometheus text format
 //   GET /api/v1/mailboxes           every mailbox: messages, octets, unseen
 //   GET /api/v1/messages            newest first, cursor pagination
 //   GET /api/v1/messages/{id}/raw   the file as stored (read on the thread pool)
@@ -52,6 +53,7 @@ class Api {
   };
   void Livez(h2o_req_t* req, std::string_view, const Params&);
   void Readyz(h2o_req_t* req, std::string_view, const Params&);
+  void MetricsText(h2o_req_t* req, std::string_view, const Params&);
   void Mailboxes(h2o_req_t* req, std::string_view, const Params&);
   void Messages(h2o_req_t* req, std::string_view, const Params&);
   void Message(h2o_req_t* req, std::string_view rest, const Params&);
