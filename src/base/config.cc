@@ -211,6 +211,7 @@ Status ParseHttp(const json& j, HttpConfig* c) {
   MN_TRY(r.Uint("max_wait_s", &c->max_wait_s, 1, 120));
   MN_TRY(r.Uint("max_list_limit", &c->max_list_limit, 1, 100000));
   MN_TRY(r.Uint("max_waiters", &c->max_waiters, 1, 100000));
+  MN_TRY(r.Uint("index_rescan_s", &c->index_rescan_s, 0, 86400));
   return r.CheckNoUnknownKeys();
 }
 

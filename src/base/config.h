@@ -83,6 +83,9 @@ struct HttpConfig {
   uint32_t max_wait_s = 120;           // largest timeout= GET /api/v1/wait accepts
   uint32_t max_list_limit = 1000;      // largest limit= GET /api/v1/messages accepts
   uint32_t max_waiters = 1000;         // concurrent /api/v1/wait requests; beyond: 503
+  // The message index re-lists every mailbox this often, to recover from
+  // inotify events the kernel dropped (queue overflow). 0 = never.
+  uint32_t index_rescan_s = 60;
 };
 
 // Who the server runs as once its listeners are bound and the journal is

@@ -13,7 +13,7 @@ HttpService::HttpService(uv_loop_t* loop, const Config& config, Readiness* readi
   api_ = std::make_unique<Api>(loop_, config_, readiness_, index_.get());
   watcher_ = std::make_unique<IndexWatcher>(
       loop_, config_.mail_root, index_.get(), [this] { api_->OnIndexChanged(); },
-      [this] { readiness_->index_pending = false; });
+      [this] { readiness_->index_pending = false; }, uint64_t{config_.http.index_rescan_s} * 1000);
   server_ = std::make_unique<HttpServer>(loop_, config_.http, [this](h2o_req_t* req) { api_->Handle(req); });
   api_->set_server(server_.get());
 }

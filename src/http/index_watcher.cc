@@ -67,17 +67,37 @@ struct IndexWatcher::Outcome {
 };
 
 IndexWatcher::IndexWatcher(uv_loop_t* loop, std::string mail_root, MessageIndex* index,
-                           std::function<void()> on_change, std::function<void()> on_ready)
+                           std::function<void()> on_change, std::function<void()> on_ready, uint64_t rescan_ms)
     : loop_(loop), root_(std::move(mail_root)), index_(index), on_change_(std::move(on_change)),
-      on_ready_(std::move(on_ready)) {}
+      on_ready_(std::move(on_ready)), rescan_ms_(rescan_ms) {}
 
 IndexWatcher::~IndexWatcher() {
   for (auto& [path, w] : watches_) w->owner = nullptr;  // only if Close never ran
+  if (rescan_) rescan_->owner = nullptr;
 }
 
 void IndexWatcher::Start() {
   Watch(root_, "", Kind::kRoot);  // first: no mailbox made after the scan is missed
   pending_.scan_root = true;
+  Kick();
+  if (rescan_ms_ > 0) {
+    rescan_ = new RescanTimer{{}, this};
+    uv_timer_init(loop_, &rescan_->timer);
+    uv_timer_start(
+        &rescan_->timer,
+        [](uv_timer_t* t) {
+          if (IndexWatcher* w = reinterpret_cast<RescanTimer*>(t)->owner) w->Rescan();
+        },
+        rescan_ms_,
+        rescan_ms_);
+  }
+}
+
+void IndexWatcher::Rescan() {
+  pending_.scan_root = true;
+  for (const auto& [path, w] : watches_) {
+    if (w->kind == Kind::kNew || w->kind == Kind::kCur) pending_.list.emplace(w->mailbox, w->kind == Kind::kNew);
+  }
   Kick();
 }
 
@@ -250,6 +270,18 @@ void IndexWatcher::Close(std::function<void()> done) {
     });
   }
   watches_.clear();
+  if (RescanTimer* t = std::exchange(rescan_, nullptr)) {
+    ++open_handles_;
+    t->owner = this;
+    uv_timer_stop(&t->timer);
+    uv_close(reinterpret_cast<uv_handle_t*>(&t->timer), [](uv_handle_t* h) {
+      auto* tt = reinterpret_cast<RescanTimer*>(h);
+      IndexWatcher* self = tt->owner;
+      delete tt;
+      --self->open_handles_;
+      self->MaybeClosed();
+    });
+  }
   MaybeClosed();
 }
 

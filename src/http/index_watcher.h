@@ -28,8 +28,11 @@ class IndexWatcher {
  public:
   // on_change runs after a batch changed the index; on_ready once, after
   // the first scan is in the index.
+  // rescan_ms > 0: every so often, list everything again (the kernel
+  // drops events when its inotify queue overflows, and says so to no one:
+  // libuv ignores IN_Q_OVERFLOW).
   IndexWatcher(uv_loop_t* loop, std::string mail_root, MessageIndex* index, std::function<void()> on_change,
-               std::function<void()> on_ready);
+               std::function<void()> on_ready, uint64_t rescan_ms = 0);
   ~IndexWatcher();  // Close's done must have run (or Start never did)
 
   void Start();
@@ -54,6 +57,11 @@ class IndexWatcher {
     bool empty() const { return !scan_root && discover.empty() && list.empty() && check.empty(); }
   };
   struct Outcome;
+  struct RescanTimer {
+    uv_timer_t timer;  // first: the callback gets &timer
+    IndexWatcher* owner;
+  };
+  void Rescan();
 
   static void OnEvent(uv_fs_event_t* h, const char* filename, int events, int status);
   void Watch(const std::string& path, const std::string& mailbox, Kind kind);
@@ -73,6 +81,8 @@ class IndexWatcher {
   bool closing_ = false;
   int open_handles_ = 0;
   std::function<void()> closed_;
+  uint64_t rescan_ms_;
+  RescanTimer* rescan_ = nullptr;  // freed in its close callback
 };
 
 }  // namespace mailnest

@@ -145,3 +145,32 @@ def test_bad_list_parameters(mailnest, query, status, error):
     assert r.status == status
     assert r.json() == {"error": error}
     assert r.headers["x-content-type-options"] == "nosniff"
+
+
+def test_periodic_rescan_keeps_ids_and_seqs_and_wakes_no_waiter(mailnest_factory):
+    mn = mailnest_factory(http={"index_rescan_s": 1})
+    deliver(mn, "alice@localhost")
+    assert eventually(lambda: boxes(mn).get("alice", {}).get("messages") == 1)
+    before = messages(mn)
+    time.sleep(2.5)  # two rescans
+    after = messages(mn)
+    assert after == before
+    r = get(mn.http_port, f"/api/v1/wait?after={before['last_seq']}&timeout=0")
+    assert r.status == 204
+
+
+@pytest.mark.parametrize("rescan_s", [1, 0])
+def test_rescan_finds_what_inotify_cannot_see(mailnest_factory, rescan_s):
+    # new/ replaced by a fresh directory: the watch still follows the old
+    # inode (now new.old), so files put in the new new/ raise no event we
+    # hear. Only the periodic rescan finds them.
+    mn = mailnest_factory(http={"index_rescan_s": rescan_s})
+    deliver(mn, "alice@localhost")
+    assert eventually(lambda: boxes(mn).get("alice", {}).get("messages") == 1)
+    box = mn.maildir("alice")
+    (box / "new").rename(box / "new.old")
+    (box / "new").mkdir()
+    (box / "new" / "1800000000.M1P1Q1.x,S=3,W=3").write_bytes(b"abc")
+    found = eventually(lambda: boxes(mn)["alice"]["messages"] == 1 and
+                       messages(mn)["messages"][0]["time"] == 1800000000, timeout=4)
+    assert bool(found) == (rescan_s > 0)

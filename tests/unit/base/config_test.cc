@@ -151,6 +151,7 @@ TEST_CASE("the http section: defaults, overrides and errors", "[config][http]") 
   CHECK(c.http.max_wait_s == 120);
   CHECK(c.http.max_list_limit == 1000);
   CHECK(c.http.max_waiters == 1000);
+  CHECK(c.http.index_rescan_s == 60);
   REQUIRE(ParseConfig(R"({"http": {"enabled": false, "listen": "::1", "port": 0, "max_wait_s": 5}})", &c).ok());
   CHECK_FALSE(c.http.listen.enabled);
   CHECK(c.http.listen.address == "::1");
