@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
+#include <utility>
+#include <vector>
 #include <nlohmann/json.hpp>
 
 #include "base/metrics.h"

@@ -5,6 +5,7 @@
 
 #include <h2o.h>
 
+#include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <string_view>
 
