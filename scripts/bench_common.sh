@@ -71,6 +71,7 @@ def merge(d, s):
 merge(cfg, {"mail_root": mail_root, "log_level": level,
             "smtp": {"port": 0, "listen": "127.0.0.1", "log_file": tmp + "/smtp.log"},
             "pop3": {"port": 0, "listen": "127.0.0.1", "log_file": tmp + "/pop3.log"},
+            "http": {"port": 0, "listen": "127.0.0.1"},
             "store": {"fsync": True}})
 merge(cfg, json.loads(extra))
 json.dump(cfg, open(out, "w"), indent=2)

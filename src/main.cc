@@ -2,6 +2,7 @@
 //
 //   mailnest [--config FILE] [--smtp-listen ADDR:PORT|off]
 //            [--pop3-listen ADDR:PORT|off] [--mail-root DIR] [--require-non-root]
+//            [--http-listen ADDR:PORT|off]
 //   mailnest --check-config [--config FILE]
 //   mailnest passwd            (password on stdin → crypt hash on stdout)
 //   mailnest mailboxes [--config FILE]
@@ -26,6 +27,8 @@
 #include "base/log.h"
 #include "base/password.h"
 #include "base/run_as.h"
+#include "http/http_service.h"
+#include "http/readiness.h"
 #include "pop3/pop3_server.h"
 #include "smtp/smtp_server.h"
 #include "store/delivery_journal.h"
@@ -40,7 +43,7 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: mailnest [--config FILE] [--smtp-listen ADDR:PORT|off] [--pop3-listen ADDR:PORT|off]\n"
-    "                [--mail-root DIR] [--require-non-root]\n"
+    "                [--mail-root DIR] [--require-non-root] [--http-listen ADDR:PORT|off]\n"
     "       mailnest --check-config [--config FILE]\n"
     "       mailnest passwd        read a password on stdin, print its crypt(3) hash\n"
     "       mailnest mailboxes [--config FILE]\n";
@@ -49,6 +52,7 @@ struct Args {
   std::string command = "run";  // run | check | passwd | mailboxes
   std::string config_path;
   std::string smtp_listen, pop3_listen, mail_root;
+  std::string http_listen;
   bool require_non_root = false;  // refuse to serve as root without run_as
 };
 
@@ -71,6 +75,8 @@ bool ParseArgs(int argc, char** argv, Args* a, std::string* err) {
       if (!value(&a->smtp_listen)) return false;
     } else if (arg == "--pop3-listen") {
       if (!value(&a->pop3_listen)) return false;
+    } else if (arg == "--http-listen") {
+      if (!value(&a->http_listen)) return false;
     } else if (arg == "--mail-root") {
       if (!value(&a->mail_root)) return false;
     } else if (arg == "--require-non-root") {
@@ -236,9 +242,18 @@ int RunServers(Config config, bool require_non_root) {
     }
   }
 
+  // /readyz: what is not ready yet (http/readiness.h).
+  Readiness readiness;
+  readiness.smtp_pending = config.smtp.listen.enabled;
+  readiness.pop3_pending = config.pop3.listen.enabled;
+  readiness.http_pending = config.http.listen.enabled;
+
   // Before anything is served: tmp/ debris of crashed runs removed, their
   // journals recovered (or retried in the background on a full disk).
   auto store_startup = std::make_unique<StoreStartup>(config, &smtp_log);
+  readiness.recovery_retrying = [startup = store_startup.get()] { return startup->recovery_pending(); };
+
+  readiness.recovery_done = true;
 
   int rc = 0;
   {
@@ -249,6 +264,7 @@ int RunServers(Config config, bool require_non_root) {
     }
     std::unique_ptr<SmtpServer> smtp;
     std::unique_ptr<Pop3Server> pop3;
+    std::unique_ptr<HttpService> http;
     // Binding ports below 1024 needs root again, briefly.
     if (switch_ids) {
       if (Status s = ActAsRoot(); !s.ok()) {
@@ -272,6 +288,14 @@ int RunServers(Config config, bool require_non_root) {
         return 1;
       }
     }
+    if (config.http.listen.enabled) {
+      http = std::make_unique<HttpService>(loop.get(), config, &readiness);
+      if (Status s = http->Start(); !s.ok()) {
+        fmt::print(stderr, "mailnest: http: {}\n", s.message());
+        return 1;
+      }
+    }
+    readiness.smtp_pending = readiness.pop3_pending = false;
     // Listeners bound, journal recovered and open: nothing needs root now.
     if (switch_ids) {
       if (Status s = DropPrivileges(ids); !s.ok()) {
@@ -291,7 +315,9 @@ int RunServers(Config config, bool require_non_root) {
     std::string ready = "mailnest ready";
     if (smtp) ready += fmt::format(" smtp={}:{}", config.smtp.listen.address, smtp->bound_port());
     if (pop3) ready += fmt::format(" pop3={}:{}", config.pop3.listen.address, pop3->bound_port());
-    ready += fmt::format(" mail_root={}\n", config.mail_root);
+    ready += fmt::format(" mail_root={}", config.mail_root);
+    if (http) ready += fmt::format(" http={}:{}", config.http.listen.address, http->bound_port());
+    ready += "\n";
     fmt::print("{}", ready);
     fflush(stdout);
 
@@ -300,6 +326,7 @@ int RunServers(Config config, bool require_non_root) {
       uv_signal_t sigint, sigterm;
       SmtpServer* smtp;
       Pop3Server* pop3;
+      HttpService* http;
       DeliveryJournal* journal;  // closed after both servers are done
       int pending = 0;      // server shutdowns still running
       int open_handles = 2;  // signal handles not yet closed
@@ -310,7 +337,12 @@ int RunServers(Config config, bool require_non_root) {
       void CloseHandles() {
         auto free_cb = [](uv_handle_t* hh) {
           auto* ss = static_cast<SignalState*>(hh->data);
-          if (--ss->open_handles == 0) delete ss;
+          if (--ss->open_handles > 0) return;
+          uv_loop_t* loop = hh->loop;  // hh is inside *ss
+          delete ss;
+          // Everything of ours is closed; h2o's own handles (timers, its
+          // queue's async) are closed by disposing its context after Run.
+          uv_stop(loop);
         };
         uv_close(reinterpret_cast<uv_handle_t*>(&sigint), free_cb);
         uv_close(reinterpret_cast<uv_handle_t*>(&sigterm), free_cb);
@@ -319,6 +351,7 @@ int RunServers(Config config, bool require_non_root) {
     auto* st = new SignalState{};  // freed after both signal handles closed
     st->smtp = smtp.get();
     st->pop3 = pop3.get();
+    st->http = http.get();
     st->journal = journal.get();
     auto on_signal = [](uv_signal_t* h, int) {
       auto* s = static_cast<SignalState*>(h->data);
@@ -330,9 +363,10 @@ int RunServers(Config config, bool require_non_root) {
         if (DeliveryJournal* j = std::exchange(s->journal, nullptr)) return j->Close([s] { s->CloseHandles(); });
         s->CloseHandles();
       };
-      s->pending = (s->smtp ? 1 : 0) + (s->pop3 ? 1 : 0);
+      s->pending = (s->smtp ? 1 : 0) + (s->pop3 ? 1 : 0) + (s->http ? 1 : 0);
       if (s->smtp) s->smtp->Shutdown(close_signals);
       if (s->pop3) s->pop3->Shutdown(close_signals);
+      if (s->http) s->http->Shutdown(close_signals);
       if (s->pending == 0) {
         s->pending = 1;
         close_signals();
@@ -346,6 +380,7 @@ int RunServers(Config config, bool require_non_root) {
     uv_signal_start(&st->sigterm, on_signal, SIGTERM);
 
     loop.Run();
+    http.reset();  // disposes h2o's context: after the loop stopped
     pop3.reset();
     smtp.reset();
   }
@@ -385,7 +420,8 @@ int main(int argc, char** argv) {
     }
   }
   if (!ApplyListen(args.smtp_listen, "smtp", &config.smtp.listen, &err) ||
-      !ApplyListen(args.pop3_listen, "pop3", &config.pop3.listen, &err)) {
+      !ApplyListen(args.pop3_listen, "pop3", &config.pop3.listen, &err) ||
+      !ApplyListen(args.http_listen, "http", &config.http.listen, &err)) {
     fmt::print(stderr, "mailnest: {}\n", err);
     return 2;
   }

@@ -205,6 +205,22 @@ Status ParseStore(const json& j, StoreConfig* c) {
   return r.CheckNoUnknownKeys();
 }
 
+Status ParseHttp(const json& j, HttpConfig* c) {
+  ObjectReader r(j, "http");
+  MN_TRY(r.CheckIsObject());
+  MN_TRY(ParseListen(r, &c->listen));
+  MN_TRY(r.Uint("max_url_length", &c->max_url_length, 64, 65536));
+  // h2o 2.2 refuses request heads over 8192 octets by itself (400).
+  MN_TRY(r.Uint("max_header_bytes", &c->max_header_bytes, 256, 8192));
+  MN_TRY(r.Uint("max_body_bytes", &c->max_body_bytes, 0, uint64_t{1} << 30));
+  MN_TRY(r.Uint("idle_timeout_s", &c->idle_timeout_s, 1, 3600));
+  MN_TRY(r.Uint("max_wait_s", &c->max_wait_s, 1, 120));
+  MN_TRY(r.Uint("max_list_limit", &c->max_list_limit, 1, 100000));
+  MN_TRY(r.Uint("max_waiters", &c->max_waiters, 1, 100000));
+  MN_TRY(r.Uint("index_rescan_s", &c->index_rescan_s, 0, 86400));
+  return r.CheckNoUnknownKeys();
+}
+
 // A passwd/group database name as useradd accepts it (checked here so a typo
 // fails at load; that the user exists is checked at start, where it is used).
 bool IsValidAccountName(const std::string& n) {
@@ -330,6 +346,7 @@ Status ParseConfig(const std::string& text, Config* c) {
   if (const json* p = r.Take("pop3")) MN_TRY(ParsePop3(*p, &c->pop3));
   if (const json* s = r.Take("store")) MN_TRY(ParseStore(*s, &c->store));
   if (const json* a = r.Take("run_as")) MN_TRY(ParseRunAs(*a, &c->run_as));
+  if (const json* h = r.Take("http")) MN_TRY(ParseHttp(*h, &c->http));
   r.Take("_comment");  // free-text documentation allowed at top level
   MN_TRY(r.CheckNoUnknownKeys());
   if (!c->smtp.listen.enabled && !c->pop3.listen.enabled) {

@@ -90,6 +90,22 @@ struct StoreConfig {
   uint32_t dir_mode = 0700;
 };
 
+// The HTTP API (src/http/): a third listener on the same loop, loopback by
+// default. Every input size and wait is bounded here.
+struct HttpConfig {
+  ListenConfig listen{true, "127.0.0.1", 8080};
+  uint32_t max_url_length = 2048;      // path + query; beyond: 414
+  uint32_t max_header_bytes = 8192;    // all request header names + values; beyond: 431
+  uint64_t max_body_bytes = 65536;     // request body; beyond: 413 (h2o refuses it)
+  uint32_t idle_timeout_s = 10;        // keep-alive idle / request read timeout
+  uint32_t max_wait_s = 120;           // largest timeout= GET /api/v1/wait accepts
+  uint32_t max_list_limit = 1000;      // largest limit= GET /api/v1/messages accepts
+  uint32_t max_waiters = 1000;         // concurrent /api/v1/wait requests; beyond: 503
+  // The message index re-lists every mailbox this often, to recover from
+  // inotify events the kernel dropped (queue overflow). 0 = never.
+  uint32_t index_rescan_s = 60;
+};
+
 // Who the server runs as once its listeners are bound and the journal is
 // recovered (so ports below 1024 can be bound as root). Empty = stay as the
 // starting user.
@@ -116,6 +132,7 @@ struct Config {
   Pop3Config pop3;
   StoreConfig store;
   RunAsConfig run_as;
+  HttpConfig http;
 
   // Resolves a local part to the mailbox owners (a user, or an alias's
   // users). Empty when unknown. Case-insensitive on the local part.

@@ -1,4 +1,5 @@
 #include "pop3/pop3_server.h"
+#include "base/metrics.h"
 
 #include <unordered_set>
 #include <vector>
@@ -69,12 +70,15 @@ struct Pop3Server::Impl {
   void Accept(uv_stream_t* server) {
     auto* s = new Pop3Session(&ctx, next_id++);
     sessions.insert(s);
+    Bump(GlobalMetrics().pop3_connections);
+    Add(GlobalMetrics().pop3_sessions_open, 1);
     // Over the limit the session still accepts, so the client hears why.
     s->Start(server, shutting_down || sessions.size() > config.pop3.max_connections);
   }
 
   void Gone(Pop3Session* s) {
     sessions.erase(s);
+    Add(GlobalMetrics().pop3_sessions_open, -1);
     MaybeFinishShutdown();
   }
 

@@ -1,4 +1,5 @@
 #include "pop3/pop3_session.h"
+#include "base/metrics.h"
 
 #include <string.h>
 
@@ -346,6 +347,7 @@ void Pop3Session::OpenMaildrop() {
     if (ending_) return Resume();  // shutdown: OnClosed releases the lock
     if (s.ok()) {
       EnterState(kPop3Transaction);
+      Bump(GlobalMetrics().pop3_logins);
       Log(LogLevel::kInfo, "maildrop open: {} messages, {} octets", maildrop_->live_count(),
           maildrop_->live_octets());
       if (maildrop_->unmoved() > 0) {

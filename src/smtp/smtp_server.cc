@@ -1,4 +1,5 @@
 #include "smtp/smtp_server.h"
+#include "base/metrics.h"
 
 #include <fmt/format.h>
 
@@ -173,6 +174,8 @@ void SmtpServer::Impl::OnConnection(uv_stream_t* server) {
   auto* c = new Client(this, fmt::format("{:06x}", ++sessions_started));
   clients.insert(c);
   ++open_connections;
+  Bump(GlobalMetrics().smtp_connections);
+  Add(GlobalMetrics().smtp_sessions_open, 1);
   int r = c->conn().Accept(server);
   if (r != 0) {
     log->Warn(c->session().id(), "accept failed: {}", uv_strerror(r));
@@ -213,6 +216,7 @@ void SmtpServer::Impl::RunReaper() {
 
 void SmtpServer::Impl::Free(Client* c) {
   clients.erase(c);
+  Add(GlobalMetrics().smtp_sessions_open, -1);
   delete c;
   MaybeFinishShutdown();
 }

@@ -1,4 +1,5 @@
 #include "smtp/smtp_session.h"
+#include "base/metrics.h"
 
 #include <fmt/format.h>
 
@@ -481,6 +482,7 @@ void SmtpSession::RejectBody(SmtpReplyId reply, std::string_view why) {
 void SmtpSession::OnCommitted(const Status& status, const std::string& queue_id) {
   if (status.ok()) {
     ++messages_;
+    Bump(GlobalMetrics().smtp_messages);
     errors_ = 0;  // like Postfix: the error limit counts errors since the last delivery
     ctx_.log->Info(id_, "queued as {} from=<{}> nrcpt={} size={} mailboxes={}{}", queue_id, LogSafe(sender_),
                    recipients_.size(), decoder_->size(), mailboxes_.size(),

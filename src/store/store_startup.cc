@@ -60,10 +60,15 @@ StoreStartup::StoreStartup(const Config& config, Logger* log) {
   log->Error("", "journal recovery failed, serving anyway; messages not yet restored appear when a retry "
              "(every {} ms) succeeds, nothing was removed: {}",
              config.store.recovery_retry_ms, s.message());
+  retrying_->store(true);
   recovery_retry_ = std::make_unique<JournalRecoveryRetry>(
       config.mail_root, config.store.recovery_retry_ms, std::move(progress),
-      [log, last = std::string()](const Status& st, const JournalRecoveryReport& r, uint64_t attempt) mutable {
-        if (st.ok()) return log->Info("", "{} (retry {} succeeded)", DescribeRecovery(r), attempt);
+      [log, retrying = retrying_, last = std::string()](const Status& st, const JournalRecoveryReport& r,
+                                                        uint64_t attempt) mutable {
+        if (st.ok()) {
+          retrying->store(false);
+          return log->Info("", "{} (retry {} succeeded)", DescribeRecovery(r), attempt);
+        }
         if (st.message() == last) return log->Debug("", "journal recovery retry {} failed again", attempt);
         last = st.message();
         log->Warn("", "journal recovery retry {} failed, retrying: {}", attempt, st.message());

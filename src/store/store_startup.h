@@ -18,6 +18,8 @@
 // serves either way.
 #pragma once
 
+#include <atomic>
+
 #include <uv.h>
 
 #include <memory>
@@ -36,7 +38,12 @@ class StoreStartup {
   StoreStartup(const StoreStartup&) = delete;
   StoreStartup& operator=(const StoreStartup&) = delete;
 
+  // True while a failed recovery is being retried in the background (any
+  // thread; /readyz reports it).
+  bool recovery_pending() const { return retrying_->load(); }
+
  private:
+  std::shared_ptr<std::atomic<bool>> retrying_ = std::make_shared<std::atomic<bool>>(false);
   std::unique_ptr<JournalRecoveryRetry> recovery_retry_;
 };
 

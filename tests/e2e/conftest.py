@@ -32,6 +32,7 @@ def base_config():
         cfg = json.load(f)
     cfg["smtp"]["port"] = 0
     cfg["pop3"]["port"] = 0
+    cfg.setdefault("http", {})["port"] = 0
     # Keep failed-login tests quick unless a test asks for the real delay.
     cfg["pop3"]["auth_failure_delay_ms"] = 200
     return cfg
@@ -73,6 +74,7 @@ class Mailnest:
         self.smtp_port = None
         self.pop3_port = None
         self.popen_extra = {}  # e.g. preexec_fn to set resource limits
+        self.http_port = None
 
     def start(self, timeout=10.0):
         self._stderr = open(self.stderr_path, "wb")
@@ -93,6 +95,8 @@ class Mailnest:
         self.smtp_port = int(m.group(1)) if m else None
         m = re.search(r"pop3=[^ ]*:(\d+)", text)
         self.pop3_port = int(m.group(1)) if m else None
+        m = re.search(r"http=[^ ]*:(\d+)", text)
+        self.http_port = int(m.group(1)) if m else None
         return self
 
     def stop(self, sig=signal.SIGTERM, timeout=15.0):
@@ -168,6 +172,7 @@ class ExternalMailnest(Mailnest):
         self.mail_root = Path(os.environ["MAILNEST_MAIL_ROOT"])
         self.smtp_port = int(os.environ["MAILNEST_SMTP_PORT"] or 0) or None
         self.pop3_port = int(os.environ.get("MAILNEST_POP3_PORT") or 0) or None
+        self.http_port = int(os.environ.get("MAILNEST_HTTP_PORT") or 0) or None
         cfg_path = os.environ.get("MAILNEST_CONFIG")
         self.config = json.loads(Path(cfg_path).read_text()) if cfg_path else base_config()
         self.config_path = Path(cfg_path) if cfg_path else None

@@ -139,3 +139,30 @@ TEST_CASE("password hashes verify only the right password", "[config][auth]") {
   CHECK_FALSE(mailnest::VerifyPassword("s3cret", "garbage"));
   CHECK_FALSE(mailnest::VerifyPassword(std::string("s3cret\0junk", 11), hash));
 }
+
+TEST_CASE("the http section: defaults, overrides and errors", "[config][http]") {
+  Config c;
+  REQUIRE(ParseConfig("{}", &c).ok());
+  CHECK(c.http.listen.enabled);
+  CHECK(c.http.listen.address == "127.0.0.1");
+  CHECK(c.http.listen.port == 8080);
+  CHECK(c.http.max_url_length == 2048);
+  CHECK(c.http.max_header_bytes == 8192);
+  CHECK(c.http.max_body_bytes == 65536);
+  CHECK(c.http.idle_timeout_s == 10);
+  CHECK(c.http.max_wait_s == 120);
+  CHECK(c.http.max_list_limit == 1000);
+  CHECK(c.http.max_waiters == 1000);
+  CHECK(c.http.index_rescan_s == 60);
+  REQUIRE(ParseConfig(R"({"http": {"enabled": false, "listen": "::1", "port": 0, "max_wait_s": 5}})", &c).ok());
+  CHECK_FALSE(c.http.listen.enabled);
+  CHECK(c.http.listen.address == "::1");
+  CHECK(c.http.max_wait_s == 5);
+  CHECK_THAT(ErrorFor(R"({"http": {"max_wait_s": 121}})"), Catch::Contains("http.max_wait_s"));
+  CHECK_THAT(ErrorFor(R"({"http": {"max_header_bytes": 9000}})"), Catch::Contains("http.max_header_bytes"));
+  CHECK_THAT(ErrorFor(R"({"http": {"max_list_limit": 0}})"), Catch::Contains("http.max_list_limit"));
+  CHECK_THAT(ErrorFor(R"({"http": {"cors": true}})"), Catch::Contains("http.cors: unknown key"));
+  CHECK_THAT(ErrorFor(R"({"http": []})"), Catch::Contains("http: must be an object"));
+  // HTTP alone is not a mail server.
+  CHECK_THAT(ErrorFor(R"({"smtp": {"enabled": false}, "pop3": {"enabled": false}})"), Catch::Contains("listener"));
+}

@@ -1,0 +1,109 @@
+// What the HTTP API knows about the messages under mail_root, from Maildir
+// file names alone (store/maildir_name.h): no message file is read to
+// build it. Loop-thread only; http/index_watcher.h keeps it current.
+//
+// A message is identified by (mailbox, unique part): the name part that
+// stays the same when it moves from new/ to cur/ or gains flags. Its id is
+// a hash of that pair: opaque, stable across restarts, and only ever used
+// to look an entry up here (never joined into a path).
+// seq numbers entries in the order this process first saw them: the
+// cursor of GET /api/v1/wait.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace mailnest {
+
+struct IndexedMessage {
+  std::string id;         // 16 lowercase hex digits
+  std::string mailbox;
+  std::string unique;     // the Maildir unique part (POP3's UIDL)
+  std::string file_name;  // its current name in new/ or cur/
+  bool in_new = true;     // in new/: not yet seen by any reader
+  uint64_t size = 0;      // W= (what POP3 counts), else S=, else 0 (unknown)
+  int64_t time = 0;       // the name's leading seconds (delivery time), else 0
+  std::string flags;      // after ":2,"
+  uint64_t seq = 0;
+};
+
+struct MailboxSummary {
+  std::string name;
+  uint64_t messages = 0;
+  uint64_t octets = 0;
+  uint64_t unseen = 0;  // in new/
+};
+
+// A position in the newest-first order (time, seq), exclusive.
+struct ListCursor {
+  int64_t time = 0;
+  uint64_t seq = 0;
+  std::string Encode() const;                  // "<time>.<seq>"
+  static bool Decode(std::string_view text, ListCursor* out);
+};
+
+class MessageIndex {
+ public:
+  // The id a message in `mailbox` with this unique part has.
+  static std::string MakeId(std::string_view mailbox, std::string_view unique);
+  static bool LooksLikeId(std::string_view text);  // 16 lowercase hex digits
+
+  // A file named file_name exists in mailbox's new/ (in_new) or cur/.
+  // Adds the message or moves it there. Returns true if it was not known.
+  // Names that are not messages (store/maildir_name.h) are ignored.
+  bool Upsert(const std::string& mailbox, bool in_new, std::string_view file_name);
+  // The file mailbox/{new,cur}/file_name is gone: the message is removed
+  // if that is where the index has it (a move is an add elsewhere first).
+  bool RemoveFile(const std::string& mailbox, bool in_new, std::string_view file_name);
+  // A full listing of one subdirectory: adds what is listed, removes what
+  // the index has there but the listing lacks.
+  void ReplaceSubdir(const std::string& mailbox, bool in_new, const std::vector<std::string>& names);
+  // A mailbox directory exists (it is listed even while empty).
+  void AddMailbox(const std::string& mailbox);
+
+  const IndexedMessage* Find(std::string_view id) const;
+  bool HasMailbox(const std::string& name) const { return boxes_.count(name) != 0; }
+  std::vector<MailboxSummary> Mailboxes() const;  // sorted by name
+
+  struct Page {
+    std::vector<const IndexedMessage*> items;
+    std::optional<ListCursor> next;  // set when more follow
+  };
+  // Newest first (time, then seq, descending); mailbox "" = every mailbox.
+  Page List(const std::string& mailbox, size_t limit, const ListCursor* after) const;
+  // The first message (lowest seq) with seq > after_seq; nullptr if none.
+  const IndexedMessage* FirstAfter(const std::string& mailbox, uint64_t after_seq) const;
+
+  uint64_t last_seq() const { return next_seq_ - 1; }
+  size_t size() const { return by_id_.size(); }
+
+ private:
+  struct Order {
+    bool operator()(const IndexedMessage* a, const IndexedMessage* b) const {
+      if (a->time != b->time) return a->time > b->time;
+      return a->seq > b->seq;
+    }
+  };
+  struct Box {
+    MailboxSummary summary;
+    std::set<const IndexedMessage*, Order> newest_first;
+    std::map<uint64_t, const IndexedMessage*> by_seq;
+  };
+  void Unlink(IndexedMessage* m);
+  void Link(IndexedMessage* m);
+
+  std::unordered_map<std::string, std::unique_ptr<IndexedMessage>> by_id_;
+  std::map<std::string, Box> boxes_;
+  std::set<const IndexedMessage*, Order> all_newest_first_;
+  std::map<uint64_t, const IndexedMessage*> all_by_seq_;
+  uint64_t next_seq_ = 1;
+};
+
+}  // namespace mailnest
