@@ -111,11 +111,36 @@ stop_mailnest() {
   MN_PID=""
 }
 
+# drop_unknown_keys BINARY CONFIG: removes from CONFIG, one at a time, every
+# key an older BINARY refuses as unknown (etc/mailnest.json gains keys as
+# the code does), so a baseline runs on the same config less what it lacks.
+drop_unknown_keys() {
+  local binary=$1 config=$2 out key i
+  for ((i = 0; i < 50; i++)); do
+    out=$("$binary" --check-config --config "$config" 2>&1) && return 0
+    key=$(sed -n 's/.*: \([A-Za-z0-9_.]*\): unknown key.*/\1/p' <<<"$out" | head -n 1)
+    [[ -n $key ]] || die "baseline refuses the config: $out"
+    echo "baseline: dropping config key $key (unknown to it)"
+    "$PY" - "$config" "$key" <<'EOF'
+import json, sys
+path, key = sys.argv[1], sys.argv[2].split(".")
+cfg = json.load(open(path))
+d = cfg
+for k in key[:-1]:
+    d = d[k]
+del d[key[-1]]
+json.dump(cfg, open(path, "w"), indent=2)
+EOF
+  done
+  die "baseline still refuses the config after 50 keys dropped"
+}
+
 # start_baseline CONFIG: $MAILNEST_BASELINE with CONFIG; sets BASE_PID,
 # BASE_SMTP_PORT, BASE_POP3_PORT (MN_* are left as they were).
 start_baseline() {
   local pid=$MN_PID smtp=$MN_SMTP_PORT pop3=$MN_POP3_PORT
   [[ -x "$MAILNEST_BASELINE" ]] || die "MAILNEST_BASELINE=$MAILNEST_BASELINE is not an executable"
+  drop_unknown_keys "$MAILNEST_BASELINE" "$1"
   start_mailnest "$1" "$MAILNEST_BASELINE" baseline
   # shellcheck disable=SC2034  # read by the scripts that source this file
   BASE_PID=$MN_PID BASE_SMTP_PORT=$MN_SMTP_PORT BASE_POP3_PORT=$MN_POP3_PORT
