@@ -15,7 +15,7 @@ import pytest
 
 from conftest import BINARY, Mailnest
 from test_pop3_support import PASSWORDS
-from test_smtp_wire import Wire
+from test_smtp_wire import Wire, binary_is_sanitized
 
 
 def rss_kib(pid, field="VmRSS"):
@@ -30,8 +30,7 @@ def rss_kib(pid, field="VmRSS"):
 def under_sanitizer():
     """RSS says nothing under AddressSanitizer: its quarantine keeps freed
     memory (256 MiB by default) and its allocator has its own overhead."""
-    with open(BINARY, "rb") as f:
-        return b"__asan_init" in f.read()
+    return binary_is_sanitized(BINARY)
 
 
 def skip_under_sanitizers():

@@ -9,6 +9,7 @@ import pytest
 
 from test_pop3_support import (RawPop3, as_sent, listing, login, login_retrying, send,
                                strip_trace, wait_for)
+from test_smtp_wire import binary_is_sanitized
 
 pytestmark = pytest.mark.e3
 
@@ -186,11 +187,6 @@ def test_pipelined_commands_are_answered_in_order(mailnest):
     assert p.line().startswith(b"+OK mailnest signing off")
 
 
-def _is_sanitized(binary):
-    with open(binary, "rb") as f:
-        return b"__asan_init" in f.read()
-
-
 def _rss_kib(pid, field):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -224,7 +220,7 @@ def test_10mib_message_byte_exact_with_bounded_memory(mailnest_factory, tmp_path
     peak = _rss_kib(pid, "VmHWM")
     assert strip_trace(got) == msg
     assert p.cmd("LIST 1") == f"+OK 1 {len(got)}".encode()
-    if not _is_sanitized(pop_only.proc.args[0]):  # ASan's quarantine holds freed chunks
+    if not binary_is_sanitized(pop_only.proc.args[0]):  # ASan's quarantine holds freed chunks
         assert peak - before < 6 * 1024, f"POP3 RSS grew by {peak - before} KiB for a 10 MiB RETR"
     p.cmd("QUIT")
 
