@@ -57,12 +57,13 @@ ensure_build() {
 
 # write_config OUT.json MAIL_ROOT [extra JSON merged on top]
 # Starts from etc/mailnest.json: ports 0 (the ready line tells), fsync on,
-# logs into the temp dir.
+# logs into the temp dir. BENCH_HTTP=0 turns the HTTP listener and its
+# message index off, to measure the store without them.
 write_config() {
   local out=$1 mail_root=$2 extra=${3:-"{}"}
-  "$PY" - "$ROOT/etc/mailnest.json" "$out" "$mail_root" "$BENCH_TMP" "$BENCH_LOG_LEVEL" "$extra" <<'EOF'
+  "$PY" - "$ROOT/etc/mailnest.json" "$out" "$mail_root" "$BENCH_TMP" "$BENCH_LOG_LEVEL" "$extra" "${BENCH_HTTP:-1}" <<'EOF'
 import json, sys
-src, out, mail_root, tmp, level, extra = sys.argv[1:]
+src, out, mail_root, tmp, level, extra, http_on = sys.argv[1:]
 cfg = json.load(open(src))
 def merge(d, s):
     for k, v in s.items():
@@ -71,7 +72,7 @@ def merge(d, s):
 merge(cfg, {"mail_root": mail_root, "log_level": level,
             "smtp": {"port": 0, "listen": "127.0.0.1", "log_file": tmp + "/smtp.log"},
             "pop3": {"port": 0, "listen": "127.0.0.1", "log_file": tmp + "/pop3.log"},
-            "http": {"port": 0, "listen": "127.0.0.1"},
+            "http": {"port": 0, "listen": "127.0.0.1", "enabled": http_on == "1"},
             "store": {"fsync": True}})
 merge(cfg, json.loads(extra))
 json.dump(cfg, open(out, "w"), indent=2)
