@@ -112,14 +112,41 @@ class Replayer {
     s = FileEquals(env_, found, rec.content, &equal);
     if (!s.ok()) return s;
     if (equal) {
-      ++report_->intact;
-      return Status::Ok();
+      // Equal in the page cache is not yet on disk: the dead process may
+      // have relied on the journal alone (no per-file fsync), and the
+      // journal is about to go. Sync() flushes it and its directory entry.
+      s = SyncFile(found);
+      if (s.ok()) ++report_->intact;
+      return s;
     }
     s = WriteDurably(env_, dir, rec.final_name, rec.content, found);
     if (s.ok()) ++report_->repaired;
     return s;
   }
 
+  Status SyncFile(const std::string& path) {
+    int fd = -1;
+    Status s = env_->OpenRead(path, &fd);
+    if (!s.ok()) return s;
+    s = env_->Sync(fd);
+    Status c = env_->Close(fd);
+    if (s.ok()) s = c;
+    if (s.ok()) unsynced_dirs_.insert(ParentOf(path));
+    return s;
+  }
+
+ public:
+  // fsyncs the directories of the intact copies found since the last call:
+  // the journal that vouched for them may be removed after this.
+  Status Sync() {
+    for (const std::string& dir : unsynced_dirs_) {
+      if (Status s = env_->SyncDir(dir); !s.ok()) return s;
+    }
+    unsynced_dirs_.clear();
+    return Status::Ok();
+  }
+
+ private:
   // *path = new/<name>, or the cur/ file whose unique part is <name>, or "".
   Status Find(const std::string& dir, const std::string& name, std::string* path) {
     path->clear();
@@ -151,6 +178,7 @@ class Replayer {
   JournalRecoveryReport* report_;
   JournalRecoveryProgress* progress_;
   std::map<std::string, std::map<std::string, std::string>> cur_;  // dir → unique → cur/ name
+  std::set<std::string> unsynced_dirs_;  // of intact copies, until Sync()
 };
 
 // Calls fn(record) for every live record of a journal file's contents:
@@ -222,6 +250,7 @@ Status RecoverJournals(const std::string& mail_root, FsEnv* env, JournalRecovery
       }
       return replayer.Apply(rec);
     });
+    if (s.ok()) s = replayer.Sync();
     if (s.ok()) {
       report->ignored_bytes += ignored;
       s = env->Unlink(path);

@@ -9,7 +9,9 @@
 // each target mailbox must hold a file named <final_name> in new/, or a
 // name with that unique part in cur/ (POP3 may have moved it), with
 // exactly the record's octets:
-//   - present and equal      → intact, untouched;
+//   - present and equal      → intact: fsynced with its directory (the
+//                              dead process may have trusted the journal
+//                              alone), else untouched;
 //   - present but different  → repaired: rewritten from the record (a
 //                              crash tore it before the checkpoint);
 //   - absent                 → restored into new/ (published never, or

@@ -116,7 +116,13 @@ class FaultInjectingFsEnv final : public FsEnv {
       *fd = -1;
       return s;
     }
-    return base_->OpenRead(path, fd);
+    Status s = base_->OpenRead(path, fd);
+    if (s.ok()) {
+      // A file this env wrote may be fsynced through a read descriptor.
+      std::lock_guard<std::mutex> l(mu_);
+      if (auto it = files_.find(path); it != files_.end()) open_[*fd] = it->second;
+    }
+    return s;
   }
   Status WriteAll(int fd, const char* data, size_t len) override {
     if (Status s = Inject(FsOp::kWrite, "fd", nullptr); !s.ok()) return s;

@@ -88,6 +88,32 @@ TEST_CASE("recovery restores missing files, repairs torn ones and leaves intact 
   CHECK(rep.journals == 0);
 }
 
+TEST_CASE("an intact copy the dead process never fsynced is made durable before its journal goes",
+          "[store][journal][recovery]") {
+  Root r;
+  const std::string m1 = "trusted to the journal alone\n";
+  const std::string name = Name(1, m1.size());
+  std::string j;
+  EncodeJournalMarker(1, &j);
+  EncodeJournalRecord(1, {"alice"}, name, m1, &j);
+  r.Journal("x-a.journal", j);
+
+  // The dead process wrote and published the file but synced neither it nor new/.
+  FaultInjectingFsEnv env;
+  int fd = -1;
+  REQUIRE(env.OpenExclusive(r.mail + "/alice/tmp/" + name, &fd, nullptr).ok());
+  REQUIRE(env.WriteAll(fd, m1.data(), m1.size()).ok());
+  REQUIRE(env.Close(fd).ok());
+  REQUIRE(env.Rename(r.mail + "/alice/tmp/" + name, r.mail + "/alice/new/" + name).ok());
+
+  JournalRecoveryReport rep;
+  REQUIRE(RecoverJournals(r.mail, &env, &rep).ok());
+  CHECK(rep.intact == 1);
+  CHECK(ListDir(JournalDir(r.mail)).empty());
+  env.Crash();  // power cut right after recovery
+  CHECK(ReadFile(r.mail + "/alice/new/" + name) == m1);
+}
+
 TEST_CASE("recovery stops at a torn tail and skips records naming invalid mailboxes",
           "[store][journal][recovery]") {
   Root r;
