@@ -16,8 +16,8 @@ lines (or a one-line note) that the bash script reads.
   clients PORT SUBS INTERVAL EXPECT STOPFILE
                               SUBS SSE subscribers and a lister every INTERVAL
                               s until STOPFILE exists; counts events
-  cmp_lat REQUESTS NAME URL NAME URL
-                              two servers' latency, requests interleaved
+  cmp_lat REQUESTS NAME URL [NAME URL]...
+                              servers' latency, requests interleaved
   maildev_total PORT          messages MailDev holds
 """
 import http.client
@@ -138,10 +138,13 @@ def index(t0, pid, stdout_path, n, limit_s=120.0):
     while port is None:
         if time.time() > deadline or not os.path.exists("/proc/%s" % pid):
             sys.exit("index: no ready line")
-        with open(stdout_path) as f:
-            for line in f:
-                if line.startswith("mailnest ready") and " http=" in line:
-                    port = int(line.split(" http=")[1].split()[0].rsplit(":", 1)[1])
+        try:  # the shell creates the file in the child, after the fork
+            with open(stdout_path) as f:
+                for line in f:
+                    if line.startswith("mailnest ready") and " http=" in line:
+                        port = int(line.split(" http=")[1].split()[0].rsplit(":", 1)[1])
+        except FileNotFoundError:
+            pass
         if port is None:
             time.sleep(0.002)
     t_line = time.time() - t0
@@ -210,24 +213,25 @@ def lat(port, requests, n):
         stats(k, times[k])
 
 
-def cmp_lat(requests, name_a, url_a, name_b, url_b):
-    """Two servers' latency for one URL each, alternating request by request."""
+def cmp_lat(requests, *pairs):
+    """Servers' latency for one URL each (NAME URL pairs), one request of
+    each in turn, the order rotating, so drift hits all alike."""
     import urllib.parse
-    ends = []
-    for url in (url_a, url_b):
+    names, ends = pairs[0::2], []
+    for url in pairs[1::2]:
         u = urllib.parse.urlsplit(url)
         ends.append((conn(u.port), u.path + ("?" + u.query if u.query else "")))
-    times = ([], [])
-    sizes = [0, 0]
+    times = [[] for _ in ends]
+    sizes = [0] * len(ends)
     for i in range(int(requests)):
-        order = (0, 1) if i % 2 == 0 else (1, 0)
-        for j in order:
+        for k in range(len(ends)):
+            j = (i + k) % len(ends)
             st, body, ms = get(*ends[j])
             if st != 200:
-                sys.exit("cmp_lat: %s answered %d" % ((url_a, url_b)[j], st))
+                sys.exit("cmp_lat: %s answered %d" % (pairs[2 * j + 1], st))
             times[j].append(ms)
             sizes[j] = len(body)
-    for j, name in enumerate((name_a, name_b)):
+    for j, name in enumerate(names):
         stats(name, times[j])
         print("%s_bytes=%d" % (name, sizes[j]))
 
