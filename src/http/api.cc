@@ -24,8 +24,8 @@ namespace {
 std::string_view View(h2o_iovec_t v) { return {v.base, v.len}; }
 
 nlohmann::json Summary(const IndexedMessage& m) {
-  return {{"id", m.id},         {"mailbox", m.mailbox}, {"size", m.size}, {"time", m.time},
-          {"flags", m.flags},   {"unseen", m.in_new},   {"seq", m.seq}};
+  return {{"id", m.id()},     {"mailbox", m.mailbox()},       {"size", m.size}, {"time", m.time},
+          {"flags", m.flags()}, {"unseen", m.in_new}, {"seq", m.seq}};
 }
 
 }  // namespace

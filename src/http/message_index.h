@@ -22,16 +22,27 @@
 
 namespace mailnest {
 
+// One message, kept small: 100,000 of them must fit the index's memory
+// budget (docs/PERFORMANCE.md), so the id is a number, the mailbox name is
+// shared with its Box, and the unique part and flags are views into the
+// file name.
 struct IndexedMessage {
-  std::string id;         // 16 lowercase hex digits
-  std::string mailbox;
-  std::string unique;     // the Maildir unique part (POP3's UIDL)
+  uint64_t key = 0;       // the id as a number (MessageIndex::MakeId)
+  const std::string* box = nullptr;  // the mailbox name, owned by the index
   std::string file_name;  // its current name in new/ or cur/
+  uint32_t unique_len = 0;  // file_name's first unique_len octets: the unique part
   bool in_new = true;     // in new/: not yet seen by any reader
   uint64_t size = 0;      // W= (what POP3 counts), else S=, else 0 (unknown)
   int64_t time = 0;       // the name's leading seconds (delivery time), else 0
-  std::string flags;      // after ":2,"
   uint64_t seq = 0;
+
+  std::string id() const;  // 16 lowercase hex digits
+  const std::string& mailbox() const { return *box; }
+  // The Maildir unique part (POP3's UIDL) and the flags after ":2,".
+  std::string_view unique() const { return std::string_view(file_name).substr(0, unique_len); }
+  std::string_view flags() const {
+    return file_name.size() > unique_len + 3 ? std::string_view(file_name).substr(unique_len + 3) : std::string_view();
+  }
 };
 
 struct MailboxSummary {
@@ -82,7 +93,7 @@ class MessageIndex {
   const IndexedMessage* FirstAfter(const std::string& mailbox, uint64_t after_seq) const;
 
   uint64_t last_seq() const { return next_seq_ - 1; }
-  size_t size() const { return by_id_.size(); }
+  size_t size() const { return by_key_.size(); }
 
  private:
   struct Order {
@@ -91,18 +102,41 @@ class MessageIndex {
       return a->seq > b->seq;
     }
   };
+  // Entries in seq order, appended as seen (seq only grows); a removed
+  // entry leaves a null until the log is compacted. A 16-octet slot instead
+  // of a tree node per message.
+  class SeqLog {
+   public:
+    void Append(const IndexedMessage* m) { slots_.push_back({m->seq, m}); }
+    void Remove(uint64_t seq);
+    const IndexedMessage* FirstAfter(uint64_t seq) const;
+    template <typename Fn>
+    void ForEach(Fn fn) const {
+      for (const Slot& s : slots_) {
+        if (s.m) fn(s.m);
+      }
+    }
+
+   private:
+    struct Slot {
+      uint64_t seq;
+      const IndexedMessage* m;
+    };
+    std::vector<Slot> slots_;
+    size_t holes_ = 0;
+  };
   struct Box {
     MailboxSummary summary;
     std::set<const IndexedMessage*, Order> newest_first;
-    std::map<uint64_t, const IndexedMessage*> by_seq;
+    SeqLog by_seq;
   };
-  void Unlink(IndexedMessage* m);
-  void Link(IndexedMessage* m);
+  Box& BoxOf(const std::string& mailbox);
+  void Count(IndexedMessage* m, int sign);
 
-  std::unordered_map<std::string, std::unique_ptr<IndexedMessage>> by_id_;
+  // Node-based: an entry's address stays valid until it is erased.
+  std::unordered_map<uint64_t, IndexedMessage> by_key_;
   std::map<std::string, Box> boxes_;
-  std::set<const IndexedMessage*, Order> all_newest_first_;
-  std::map<uint64_t, const IndexedMessage*> all_by_seq_;
+  SeqLog all_by_seq_;
   uint64_t next_seq_ = 1;
 };
 

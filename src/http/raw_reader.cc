@@ -70,12 +70,12 @@ std::string FindByUnique(const std::string& dir, const std::string& unique) {
 void ReadRawMessage(uv_loop_t* loop, const std::string& mail_root, const IndexedMessage& m,
                     std::function<void(RawResult&)> done) {
   auto result = std::make_shared<RawResult>();
-  std::string box = mail_root + "/" + m.mailbox + "/";
+  std::string box = mail_root + "/" + m.mailbox() + "/";
   std::string first = box + (m.in_new ? "new/" : "cur/");
   std::string other = box + (m.in_new ? "cur/" : "new/");
   QueuePoolJob(
       loop,
-      [result, first, other, name = m.file_name, unique = m.unique] {
+      [result, first, other, name = m.file_name, unique = std::string(m.unique())] {
         *result = ReadFile(first + name);
         if (result->code != RawResult::kGone) return;
         std::string moved = FindByUnique(other, unique);

@@ -1,6 +1,11 @@
 // The HTTP API's message index: built from Maildir names alone.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <vector>
+
 #include "http/message_index.h"
 
 using mailnest::ListCursor;
@@ -25,7 +30,7 @@ TEST_CASE("index entries come from the name: size from W= else S=, time, flags, 
   REQUIRE(page.items.size() == 3);
   CHECK(page.items[0]->time == 1700000005);
   CHECK(page.items[0]->size == 50);  // S= only
-  CHECK(page.items[0]->flags == "S");
+  CHECK(page.items[0]->flags() == "S");
   CHECK_FALSE(page.items[0]->in_new);
   CHECK(page.items[1]->time == 1700000000);
   CHECK(page.items[1]->size == 104);  // W= wins
@@ -47,12 +52,12 @@ TEST_CASE("ids are opaque hex, stable, per mailbox, and survive new/ → cur/", 
   idx.Upsert("bob", true, n);  // an alias delivery: same name in two mailboxes
   auto a = idx.List("alice", 1, nullptr).items.at(0);
   auto b = idx.List("bob", 1, nullptr).items.at(0);
-  CHECK(a->id != b->id);
-  CHECK(MessageIndex::LooksLikeId(a->id));
-  CHECK(a->id == MessageIndex::MakeId("alice", n));
-  CHECK(a->id.find('/') == std::string::npos);
+  CHECK(a->id() != b->id());
+  CHECK(MessageIndex::LooksLikeId(a->id()));
+  CHECK(a->id() == MessageIndex::MakeId("alice", n));
+  CHECK(a->id().find('/') == std::string::npos);
   uint64_t seq = a->seq;
-  const std::string id = a->id;  // a is freed once the message is removed
+  const std::string id = a->id();  // a is freed once the message is removed
   // A reader moves it to cur/ and flags it: same message, same id and seq.
   CHECK_FALSE(idx.Upsert("alice", false, n + ":2,S"));
   const auto* moved = idx.Find(id);
@@ -83,9 +88,9 @@ TEST_CASE("listing is newest first with cursor pagination", "[http][index]") {
   auto p2 = idx.List("", 2, &c);
   REQUIRE(p2.items.size() == 2);
   CHECK(p2.items[0]->time == 1700000002);
-  CHECK(p2.items[0]->mailbox == "bob");  // same second: the later seen first
+  CHECK(p2.items[0]->mailbox() == "bob");  // same second: the later seen first
   CHECK(p2.items[1]->time == 1700000002);
-  CHECK(p2.items[1]->mailbox == "alice");
+  CHECK(p2.items[1]->mailbox() == "alice");
   auto p3 = idx.List("", 10, &*p2.next);
   CHECK(p3.items.size() == 2);
   CHECK_FALSE(p3.next);
@@ -105,7 +110,7 @@ TEST_CASE("FirstAfter finds the oldest message past a seq cursor", "[http][index
   idx.Upsert("bob", true, Name(1700000001, 2, 1, 1));
   CHECK(idx.FirstAfter("alice", cursor) == nullptr);
   REQUIRE(idx.FirstAfter("", cursor));
-  CHECK(idx.FirstAfter("", cursor)->mailbox == "bob");
+  CHECK(idx.FirstAfter("", cursor)->mailbox() == "bob");
   idx.Upsert("alice", true, Name(1600000000, 3, 1, 1));  // an older name, seen later
   REQUIRE(idx.FirstAfter("alice", cursor));
   CHECK(idx.FirstAfter("alice", cursor)->time == 1600000000);
@@ -125,4 +130,74 @@ TEST_CASE("ReplaceSubdir makes one directory's entries equal to a listing", "[ht
   idx.ReplaceSubdir("carol", true, {});
   CHECK(idx.HasMailbox("carol"));
   CHECK(idx.size() == 3);
+}
+
+TEST_CASE("random adds, moves and removals: pages and FirstAfter agree with a plain model", "[http][index]") {
+  // The model: every live message as (mailbox, time, seq), kept in a vector.
+  struct Entry {
+    std::string box, name;
+    int64_t time;
+    uint64_t seq;
+    bool in_new;
+  };
+  std::vector<Entry> model;
+  MessageIndex idx;
+  uint32_t state = 12345;
+  auto rnd = [&state](uint32_t n) {
+    state = state * 1103515245u + 12345u;
+    return (state >> 8) % n;
+  };
+  const char* boxes[] = {"alice", "bob", "carol"};
+  for (int step = 0; step < 3000; ++step) {
+    uint32_t op = step < 1500 ? rnd(10) : rnd(10) + 4;  // then mostly removals: holes get compacted
+    if (op < 6 || model.empty()) {
+      std::string box = boxes[rnd(3)];
+      int64_t t = 1700000000 + rnd(50);  // many equal seconds: seq breaks ties
+      std::string name = Name(static_cast<int>(t), step, 10, 12);
+      REQUIRE(idx.Upsert(box, true, name));
+      model.push_back({box, name, t, idx.last_seq(), true});
+    } else if (op < 8) {  // a reader moves one into cur/
+      Entry& e = model[rnd(static_cast<uint32_t>(model.size()))];
+      if (e.in_new) {
+        CHECK_FALSE(idx.Upsert(e.box, false, e.name + ":2,S"));
+        e.in_new = false;
+      }
+    } else {
+      size_t i = rnd(static_cast<uint32_t>(model.size()));
+      Entry e = model[i];
+      REQUIRE(idx.RemoveFile(e.box, e.in_new, e.in_new ? e.name : e.name + ":2,S"));
+      model.erase(model.begin() + static_cast<long>(i));
+    }
+    if (step % 250 != 249) continue;
+    REQUIRE(idx.size() == model.size());
+    for (std::string box : {"", "alice", "bob", "carol"}) {
+      std::vector<std::pair<int64_t, uint64_t>> want, got;
+      for (const Entry& e : model) {
+        if (box.empty() || e.box == box) want.emplace_back(e.time, e.seq);
+      }
+      std::sort(want.rbegin(), want.rend());
+      std::optional<ListCursor> cursor;
+      do {
+        auto page = idx.List(box, 7, cursor ? &*cursor : nullptr);
+        for (const auto* m : page.items) got.emplace_back(m->time, m->seq);
+        cursor = page.next;
+      } while (cursor);
+      REQUIRE(got == want);
+      for (uint64_t after : {uint64_t{0}, idx.last_seq() / 2, idx.last_seq()}) {
+        const Entry* first = nullptr;
+        for (const Entry& e : model) {
+          if ((box.empty() || e.box == box) && e.seq > after && (!first || e.seq < first->seq)) first = &e;
+        }
+        const auto* m = idx.FirstAfter(box, after);
+        REQUIRE((m == nullptr) == (first == nullptr));
+        if (m) CHECK(m->seq == first->seq);
+      }
+      for (const Entry& e : model) {  // every live message is found right after its predecessor's seq
+        if (!box.empty() && e.box != box) continue;
+        const auto* m = idx.FirstAfter(box, e.seq - 1);
+        REQUIRE(m);
+        CHECK(m->seq == e.seq);
+      }
+    }
+  }
 }
