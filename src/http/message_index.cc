@@ -122,6 +122,7 @@ bool MessageIndex::RemoveFile(const std::string& mailbox, bool in_new, std::stri
   IndexedMessage* m = it->second.get();
   if (m->mailbox != mailbox || m->in_new != in_new || m->file_name != file_name) return false;
   Unlink(m);
+  if (on_remove_) on_remove_(*m);
   by_id_.erase(it);
   return true;
 }

@@ -1,0 +1,56 @@
+#include "http/live_feed.h"
+
+#include <nlohmann/json.hpp>
+
+#include "http/event_hub.h"
+#include "http/index_watcher.h"
+#include "http/message_index.h"
+
+namespace mailnest {
+
+std::string MessageSummaryJson(const IndexedMessage& m) {
+  nlohmann::json j = {{"id", m.id},       {"mailbox", m.mailbox}, {"size", m.size}, {"time", m.time},
+                      {"flags", m.flags}, {"unseen", m.in_new},   {"seq", m.seq}};
+  return j.dump();
+}
+
+LiveFeed::LiveFeed(MessageIndex* index, IndexWatcher* watcher, EventHub* hub, std::function<void()> on_changed)
+    : index_(index), watcher_(watcher), hub_(hub), on_changed_(std::move(on_changed)) {
+  index_->set_on_remove([this](const IndexedMessage& m) {
+    if (!ready_) return;
+    nlohmann::json j = {{"id", m.id}, {"mailbox", m.mailbox}, {"seq", m.seq}};
+    hub_->Publish("message.deleted", j.dump());
+  });
+}
+
+void LiveFeed::OnDelivered(const DeliveredMessage& m) {
+  if (!m.file_name.empty()) {
+    bool added = false;
+    for (const std::string& box : m.mailboxes) {
+      watcher_->Expect(box, m.file_name);
+      added |= index_->Upsert(box, true, m.file_name);
+    }
+    if (added) OnIndexChanged();
+  }
+  if (on_delivered_) on_delivered_(m);
+}
+
+void LiveFeed::OnIndexChanged() {
+  AnnounceNew();
+  if (on_changed_) on_changed_();
+}
+
+void LiveFeed::OnReady() {
+  ready_ = true;
+  announced_seq_ = index_->last_seq();
+}
+
+void LiveFeed::AnnounceNew() {
+  if (!ready_) return;
+  while (const IndexedMessage* m = index_->FirstAfter("", announced_seq_)) {
+    announced_seq_ = m->seq;
+    hub_->Publish("message.new", MessageSummaryJson(*m));
+  }
+}
+
+}  // namespace mailnest
