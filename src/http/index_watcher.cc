@@ -246,6 +246,8 @@ void IndexWatcher::Apply(Outcome& out) {
     changed = true;
   }
   for (const auto& c : out.checked) {
+    // Its event came through after all (it raced our delivery's Expect).
+    if (c.in_new && !expected_.empty()) expected_.erase(c.mailbox + "/" + c.file);
     if (c.exists) {
       index_->Upsert(c.mailbox, c.in_new, c.file);  // new, moved or re-flagged
       changed = true;

@@ -45,7 +45,10 @@ class IndexWatcher {
 
   // The index already has mailbox/new/file_name (SMTP told it directly):
   // the one inotify event its arrival raises is dropped instead of costing
-  // a thread-pool lstat. Bounded: the oldest expectations are forgotten.
+  // a thread-pool lstat. An event that was already collected into a batch
+  // cancels the expectation when the batch applies, so a later event for
+  // that name (its move to cur/, an rm) is not dropped. Bounded: the
+  // oldest expectations are forgotten.
   void Expect(const std::string& mailbox, const std::string& file_name);
   static constexpr size_t kMaxExpected = 4096;
 

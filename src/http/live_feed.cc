@@ -8,10 +8,12 @@
 
 namespace mailnest {
 
+// Flags come from file names other programs may have made: bytes that are
+// not UTF-8 become U+FFFD instead of making dump() throw.
 std::string MessageSummaryJson(const IndexedMessage& m) {
   nlohmann::json j = {{"id", m.id},       {"mailbox", m.mailbox}, {"size", m.size}, {"time", m.time},
                       {"flags", m.flags}, {"unseen", m.in_new},   {"seq", m.seq}};
-  return j.dump();
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 LiveFeed::LiveFeed(MessageIndex* index, IndexWatcher* watcher, EventHub* hub, std::function<void()> on_changed)
@@ -19,7 +21,7 @@ LiveFeed::LiveFeed(MessageIndex* index, IndexWatcher* watcher, EventHub* hub, st
   index_->set_on_remove([this](const IndexedMessage& m) {
     if (!ready_) return;
     nlohmann::json j = {{"id", m.id}, {"mailbox", m.mailbox}, {"seq", m.seq}};
-    hub_->Publish("message.deleted", j.dump());
+    hub_->Publish("message.deleted", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   });
 }
 
@@ -27,8 +29,10 @@ void LiveFeed::OnDelivered(const DeliveredMessage& m) {
   if (!m.file_name.empty()) {
     bool added = false;
     for (const std::string& box : m.mailboxes) {
+      // Known already: inotify was quicker and its event is used up.
+      if (!index_->Upsert(box, true, m.file_name)) continue;
+      added = true;
       watcher_->Expect(box, m.file_name);
-      added |= index_->Upsert(box, true, m.file_name);
     }
     if (added) OnIndexChanged();
   }
