@@ -25,7 +25,9 @@ HttpService::HttpService(uv_loop_t* loop, const Config& config, Readiness* readi
       uint64_t{config_.http.index_rescan_s} * 1000);
   server_ = std::make_unique<HttpServer>(loop_, config_.http, [this](h2o_req_t* req) { api_->Handle(req); });
   api_->set_server(server_.get());
-  events_ = std::make_unique<EventHub>(loop_, config_.http, [this] { return stats_->Json(10).dump(); });
+  events_ = std::make_unique<EventHub>(loop_, config_.http, [this] {
+    return stats_->Json(10).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  });
   api_->set_events(events_.get());
   feed_ = std::make_unique<LiveFeed>(index_.get(), watcher_.get(), events_.get(), [this] { api_->OnIndexChanged(); });
   sessions_ = std::make_unique<SessionRecorder>(config_.http, events_.get());

@@ -47,7 +47,7 @@ SessionRecord* SessionRecorder::Open(std::string_view protocol, std::string_view
   r->lines.reserve(16);
   SessionRecord* raw = r.get();
   live_.emplace(raw->id, std::move(r));
-  if (events()) hub_->Publish("session.open", Summary(*raw).dump());
+  if (events()) hub_->Publish("session.open", Summary(*raw).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   return raw;
 }
 
@@ -57,9 +57,9 @@ void SessionRecorder::Add(SessionRecord* r, SessionLine::Kind kind, std::string 
     nlohmann::json j = {{"session", r->id}, {"t", now}, {"dir", KindName(kind)}, {"text", text}};
     if (kind == SessionLine::kState) {
       j = {{"session", r->id}, {"t", now}, {"state", text}};
-      hub_->Publish("session.state", j.dump());
+      hub_->Publish("session.state", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     } else {
-      hub_->Publish("session.line", j.dump());
+      hub_->Publish("session.line", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     }
   }
   if (r->lines.size() >= config_.session_max_lines) {
@@ -69,9 +69,19 @@ void SessionRecorder::Add(SessionRecord* r, SessionLine::Kind kind, std::string 
   r->lines.push_back({now, kind, std::move(text)});
 }
 
-void SessionRecorder::Command(SessionRecord* r, std::string_view line) { Add(r, SessionLine::kIn, MaskCommand(line)); }
+bool SessionRecorder::Full(SessionRecord* r, uint64_t lines) {
+  if (r->lines.size() < config_.session_max_lines || events()) return false;
+  r->dropped_lines += lines;  // nothing to build: a long session costs a count
+  return true;
+}
+
+void SessionRecorder::Command(SessionRecord* r, std::string_view line) {
+  if (Full(r, 1)) return;
+  Add(r, SessionLine::kIn, MaskCommand(line));
+}
 
 void SessionRecorder::Reply(SessionRecord* r, std::string_view text) {
+  if (Full(r, std::count(text.begin(), text.end(), '\n'))) return;
   while (!text.empty()) {
     size_t end = text.find("\r\n");
     std::string_view line = text.substr(0, end);
@@ -82,11 +92,13 @@ void SessionRecorder::Reply(SessionRecord* r, std::string_view text) {
 }
 
 void SessionRecorder::Data(SessionRecord* r, uint64_t octets) {
+  if (Full(r, 1)) return;
   Add(r, SessionLine::kIn, fmt::format("<{} octets>", octets));
 }
 
 void SessionRecorder::State(SessionRecord* r, std::string_view state) {
   r->state = std::string(state);
+  if (Full(r, 1)) return;
   Add(r, SessionLine::kState, std::string(state));
 }
 
@@ -96,7 +108,7 @@ void SessionRecorder::Close(SessionRecord* r) {
   std::unique_ptr<SessionRecord> rec = std::move(it->second);
   live_.erase(it);
   rec->end_ms = NowMs();
-  if (events()) hub_->Publish("session.close", Summary(*rec).dump());
+  if (events()) hub_->Publish("session.close", Summary(*rec).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   if (config_.session_ring == 0) return;
   ended_.push_back(std::move(rec));
   while (ended_.size() > config_.session_ring) ended_.pop_front();

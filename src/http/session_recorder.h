@@ -69,6 +69,8 @@ class SessionRecorder : public SessionTracer {
 
  private:
   void Add(SessionRecord* r, SessionLine::Kind kind, std::string text);
+  // Past the line cap with nobody subscribed: counts `lines` as dropped.
+  bool Full(SessionRecord* r, uint64_t lines);
   bool events() const;
 
   const HttpConfig& config_;
