@@ -3,6 +3,7 @@ real binary (deliveries with smtplib, POP3 with poplib)."""
 import smtplib
 import socket
 import statistics
+import threading
 import time
 
 from http_client import get
@@ -49,14 +50,30 @@ def test_message_new_follows_each_250_within_a_loose_latency(mailnest):
     assert statistics.median(latencies) < 0.1, latencies
 
 
-def test_each_delivery_is_listed_right_after_its_250(mailnest):
-    # SMTP's commit path updates the index itself: no waiting for inotify.
-    with smtplib.SMTP("127.0.0.1", mailnest.smtp_port, timeout=10) as c:
-        for i in range(15):
-            c.sendmail("s@remote.test", ["bob@localhost"], f"Subject: {i}\r\n\r\nx\r\n".encode())
-            r = get(mailnest.http_port, "/api/v1/messages?mailbox=bob&limit=1000")
-            assert r.status == 200, r.body
-            assert len(r.json()["messages"]) == i + 1
+def test_each_delivery_is_listed_right_after_its_250_even_under_load(mailnest):
+    # SMTP's commit path updates the index itself: no waiting for inotify
+    # and a thread-pool look, which lag behind while other sessions deliver.
+    stop = threading.Event()
+
+    def flood():
+        with smtplib.SMTP("127.0.0.1", mailnest.smtp_port, timeout=10) as c:
+            while not stop.is_set():
+                c.sendmail("f@remote.test", ["bob@localhost"], b"Subject: flood\r\n\r\n" + (b"z" * 70 + b"\r\n") * 30)
+
+    floods = [threading.Thread(target=flood) for _ in range(6)]
+    for t in floods:
+        t.start()
+    try:
+        with smtplib.SMTP("127.0.0.1", mailnest.smtp_port, timeout=10) as c:
+            for i in range(40):
+                c.sendmail("s@remote.test", ["alice@localhost"], f"Subject: {i}\r\n\r\nx\r\n".encode())
+                r = get(mailnest.http_port, "/api/v1/messages?mailbox=alice&limit=1000")
+                assert r.status == 200, r.body
+                assert len(r.json()["messages"]) == i + 1
+    finally:
+        stop.set()
+        for t in floods:
+            t.join()
 
 
 def test_last_event_id_resumes_from_the_ring(mailnest):
@@ -170,3 +187,20 @@ def test_subscriber_limit_and_bad_parameters(mailnest_factory):
     assert r.status == 400 and "nope" in r.json()["error"]
     r = get(mn.http_port, "/api/v1/events", headers={"Last-Event-ID": "x"})
     assert r.status == 400 and "Last-Event-ID" in r.json()["error"]
+
+
+def test_shutdown_ends_every_stream_and_the_process_exits(mailnest_factory):
+    mn = mailnest_factory()
+    streams = [subscribe(mn), subscribe(mn, "?types=message.new")]
+    deliver(mn, "alice@localhost")
+    assert streams[1].next_event()["event"] == "message.new"
+    started = time.monotonic()
+    assert mn.stop() == 0
+    assert time.monotonic() - started < 8
+    for s in streams:
+        deadline = time.monotonic() + 5
+        while not s.eof and time.monotonic() < deadline:
+            s._read_more(deadline)
+            s._parse()
+        assert s.eof
+        s.close()
