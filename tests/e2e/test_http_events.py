@@ -6,9 +6,11 @@ import statistics
 import threading
 import time
 
+from conftest import BINARY
 from http_client import get
 from sse_client import SseStream
 from test_http_index import deliver
+from test_smtp_wire import binary_is_sanitized
 
 
 def subscribe(mn, query="", headers=None, **kw):
@@ -133,7 +135,8 @@ def test_a_slow_subscriber_is_dropped_and_memory_stays_bounded(mailnest_factory)
     while not slow.eof and time.monotonic() < deadline:
         slow._read_more(deadline)
     assert slow.eof, "a subscriber that does not read was not dropped"
-    assert grown < 8 * 1024, f"RSS grew by {grown} KiB"
+    # (Under AddressSanitizer its quarantine keeps freed memory: no bound.)
+    assert grown < 8 * 1024 or binary_is_sanitized(BINARY), f"RSS grew by {grown} KiB"
     fast.close()
 
 
