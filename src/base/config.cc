@@ -218,6 +218,13 @@ Status ParseHttp(const json& j, HttpConfig* c) {
   MN_TRY(r.Uint("max_list_limit", &c->max_list_limit, 1, 100000));
   MN_TRY(r.Uint("max_waiters", &c->max_waiters, 1, 100000));
   MN_TRY(r.Uint("index_rescan_s", &c->index_rescan_s, 0, 86400));
+  MN_TRY(r.Uint("event_ring", &c->event_ring, 1, 1000000));
+  MN_TRY(r.Uint("max_event_backlog_bytes", &c->max_event_backlog_bytes, 4096, uint64_t{1} << 30));
+  MN_TRY(r.Uint("max_subscribers", &c->max_subscribers, 1, 10000));
+  MN_TRY(r.Uint("event_heartbeat_s", &c->event_heartbeat_s, 1, 3600));
+  MN_TRY(r.Uint("stats_interval_s", &c->stats_interval_s, 1, 3600));
+  MN_TRY(r.Uint("session_ring", &c->session_ring, 0, 100000));
+  MN_TRY(r.Uint("session_max_lines", &c->session_max_lines, 10, 100000));
   return r.CheckNoUnknownKeys();
 }
 

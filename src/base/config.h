@@ -104,6 +104,15 @@ struct HttpConfig {
   // The message index re-lists every mailbox this often, to recover from
   // inotify events the kernel dropped (queue overflow). 0 = never.
   uint32_t index_rescan_s = 60;
+  // GET /api/v1/events and the session recorder (http/event_hub.h,
+  // http/session_recorder.h).
+  uint32_t event_ring = 10000;                     // events kept for Last-Event-ID
+  uint64_t max_event_backlog_bytes = 1 << 20;      // unsent octets per subscriber; beyond: dropped
+  uint32_t max_subscribers = 64;                   // concurrent event streams; beyond: 503
+  uint32_t event_heartbeat_s = 5;                  // comment line on a stream idle this long
+  uint32_t stats_interval_s = 5;                   // "stats" event period
+  uint32_t session_ring = 200;                     // ended sessions kept for /api/v1/sessions
+  uint32_t session_max_lines = 1000;               // transcript lines kept per session
 };
 
 // Who the server runs as once its listeners are bound and the journal is

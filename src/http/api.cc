@@ -12,7 +12,9 @@
 #include "http/deferred_request.h"
 #include "http/h2o_server.h"
 #include "http/http_reply.h"
+#include "http/live_stats.h"
 #include "http/message_index.h"
+#include "http/message_json.h"
 #include "http/metrics_text.h"
 #include "http/query_string.h"
 #include "http/raw_reader.h"
@@ -23,10 +25,7 @@ namespace {
 
 std::string_view View(h2o_iovec_t v) { return {v.base, v.len}; }
 
-nlohmann::json Summary(const IndexedMessage& m) {
-  return {{"id", m.id()},     {"mailbox", m.mailbox()},       {"size", m.size}, {"time", m.time},
-          {"flags", m.flags()}, {"unseen", m.in_new}, {"seq", m.seq}};
-}
+nlohmann::json Summary(const IndexedMessage& m) { return MessageListItem(m); }
 
 }  // namespace
 
@@ -38,7 +37,7 @@ Api::~Api() = default;
 bool Api::closing() const { return server_ && server_->shutting_down(); }
 
 void Api::Handle(h2o_req_t* req) {
-  static constexpr std::array<Route, 7> kRoutes{{
+  static constexpr std::array<Route, 11> kRoutes{{
       {"/livez", &Api::Livez, false},
       {"/readyz", &Api::Readyz, false},
       {"/metrics", &Api::MetricsText, false},
@@ -46,6 +45,10 @@ void Api::Handle(h2o_req_t* req) {
       {"/api/v1/messages", &Api::Messages, false},
       {"/api/v1/messages/", &Api::Message, true},
       {"/api/v1/wait", &Api::Wait, false},
+      {"/api/v1/events", &Api::Events, false},
+      {"/api/v1/sessions", &Api::Sessions, false},
+      {"/api/v1/sessions/", &Api::Session, true},
+      {"/api/v1/stats", &Api::Stats, false},
   }};
   // The prelude, in this order: URL size, header size, method, query, route.
   std::string_view target = View(req->path);
@@ -96,7 +99,9 @@ void Api::MetricsText(h2o_req_t* req, std::string_view, const Params&) {
   g.index_messages = index_->size();
   g.index_mailboxes = index_->Mailboxes().size();
   g.waiters = waiters_.size();
-  Send(req, 200, "text/plain; version=0.0.4; charset=utf-8", FormatMetrics(GlobalMetrics(), g), closing());
+  std::string text = FormatMetrics(GlobalMetrics(), g);
+  if (stats_) text += stats_->MetricsText();
+  Send(req, 200, "text/plain; version=0.0.4; charset=utf-8", text, closing());
 }
 
 void Api::Mailboxes(h2o_req_t* req, std::string_view, const Params&) {

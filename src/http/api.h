@@ -9,6 +9,9 @@
 //   GET /api/v1/messages            newest first, cursor pagination
 //   GET /api/v1/messages/{id}/raw   the file as stored (read on the thread pool)
 //   GET /api/v1/wait                blocks until a message past a cursor exists
+//   GET /api/v1/events              Server-Sent Events (http/api_events.cc)
+//   GET /api/v1/sessions[/{id}]     SMTP/POP3 transcripts (http/api_sessions.cc)
+//   GET /api/v1/stats               counters, mailboxes, top senders (http/api_stats.cc)
 //   anything else                   404 {"error": "no such endpoint"}
 #pragma once
 
@@ -27,6 +30,9 @@
 namespace mailnest {
 
 class DeferredRequest;
+class EventHub;
+class LiveStats;
+class SessionRecorder;
 class HttpServer;
 class MessageIndex;
 struct IndexedMessage;
@@ -36,6 +42,9 @@ class Api {
   Api(uv_loop_t* loop, const Config& config, const Readiness* readiness, const MessageIndex* index);
   ~Api();
   void set_server(const HttpServer* server) { server_ = server; }
+  void set_events(EventHub* events) { events_ = events; }
+  void set_sessions(const SessionRecorder* sessions) { sessions_ = sessions; }
+  void set_stats(const LiveStats* stats) { stats_ = stats; }
 
   // The HttpServer handler: answers now or (for deferred endpoints) later.
   void Handle(h2o_req_t* req);
@@ -58,6 +67,10 @@ class Api {
   void Messages(h2o_req_t* req, std::string_view, const Params&);
   void Message(h2o_req_t* req, std::string_view rest, const Params&);
   void Wait(h2o_req_t* req, std::string_view, const Params&);
+  void Events(h2o_req_t* req, std::string_view, const Params&);  // api_events.cc
+  void Sessions(h2o_req_t* req, std::string_view, const Params&);        // api_sessions.cc
+  void Session(h2o_req_t* req, std::string_view rest, const Params&);    // api_sessions.cc
+  void Stats(h2o_req_t* req, std::string_view, const Params&);           // api_stats.cc
 
   // One parked GET /api/v1/wait. The timer is ours (not in h2o's pool) and
   // the Waiter is freed by its close callback.
@@ -79,6 +92,9 @@ class Api {
   const Readiness* readiness_;
   const MessageIndex* index_;
   const HttpServer* server_ = nullptr;
+  EventHub* events_ = nullptr;
+  const SessionRecorder* sessions_ = nullptr;
+  const LiveStats* stats_ = nullptr;
   std::set<Waiter*> waiters_;
 };
 

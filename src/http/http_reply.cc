@@ -43,7 +43,9 @@ void Send(h2o_req_t* req, int status, std::string_view content_type, std::string
 }
 
 void SendJson(h2o_req_t* req, int status, const nlohmann::json& body, bool closing) {
-  std::string text = body.dump();
+  // Strings from file names other programs made may not be UTF-8: such
+  // bytes become U+FFFD instead of making dump() throw.
+  std::string text = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   text += '\n';
   Send(req, status, "application/json", text, closing);
 }

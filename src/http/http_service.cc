@@ -1,6 +1,11 @@
 #include "http/http_service.h"
 
 #include "http/api.h"
+#include "base/live_hooks.h"
+#include "http/event_hub.h"
+#include "http/live_feed.h"
+#include "http/live_stats.h"
+#include "http/session_recorder.h"
 #include "http/h2o_server.h"
 #include "http/index_watcher.h"
 #include "http/message_index.h"
@@ -12,13 +17,31 @@ HttpService::HttpService(uv_loop_t* loop, const Config& config, Readiness* readi
   index_ = std::make_unique<MessageIndex>();
   api_ = std::make_unique<Api>(loop_, config_, readiness_, index_.get());
   watcher_ = std::make_unique<IndexWatcher>(
-      loop_, config_.mail_root, index_.get(), [this] { api_->OnIndexChanged(); },
-      [this] { readiness_->index_pending = false; }, uint64_t{config_.http.index_rescan_s} * 1000);
+      loop_, config_.mail_root, index_.get(), [this] { feed_->OnIndexChanged(); },
+      [this] {
+        readiness_->index_pending = false;
+        feed_->OnReady();
+      },
+      uint64_t{config_.http.index_rescan_s} * 1000);
   server_ = std::make_unique<HttpServer>(loop_, config_.http, [this](h2o_req_t* req) { api_->Handle(req); });
   api_->set_server(server_.get());
+  events_ = std::make_unique<EventHub>(loop_, config_.http, [this] {
+    return stats_->Json(10).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  });
+  api_->set_events(events_.get());
+  feed_ = std::make_unique<LiveFeed>(index_.get(), watcher_.get(), events_.get(), [this] { api_->OnIndexChanged(); });
+  sessions_ = std::make_unique<SessionRecorder>(config_.http, events_.get());
+  api_->set_sessions(sessions_.get());
+  stats_ = std::make_unique<LiveStats>(index_.get(), events_.get(), sessions_.get());
+  api_->set_stats(stats_.get());
+  feed_->set_on_delivered([this](const DeliveredMessage& m) { stats_->OnDelivered(m); });
 }
 
-HttpService::~HttpService() = default;
+HttpService::~HttpService() {
+  LiveHooks& hooks = GlobalLiveHooks();
+  if (hooks.delivery == feed_.get()) hooks.delivery = nullptr;
+  if (hooks.tracer == sessions_.get()) hooks.tracer = nullptr;
+}
 
 Status HttpService::Start() {
   Status s = server_->Start();
@@ -26,6 +49,9 @@ Status HttpService::Start() {
   readiness_->http_pending = false;
   readiness_->index_pending = true;
   watcher_->Start();
+  events_->Start();
+  GlobalLiveHooks().delivery = feed_.get();
+  GlobalLiveHooks().tracer = sessions_.get();
   return s;
 }
 
@@ -36,8 +62,14 @@ void HttpService::Shutdown(std::function<void()> done) {
   auto one_done = [remaining, done = std::move(done)] {
     if (--*remaining == 0 && done) done();
   };
+  GlobalLiveHooks().delivery = nullptr;
   watcher_->Close(one_done);
-  server_->Shutdown([this] { api_->Drain(); }, one_done);
+  server_->Shutdown(
+      [this] {
+        api_->Drain();
+        events_->Close();
+      },
+      one_done);
 }
 
 }  // namespace mailnest

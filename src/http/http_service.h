@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <memory>
+#include <string>
 
 #include "base/config.h"
 #include "base/status.h"
@@ -14,6 +15,10 @@
 namespace mailnest {
 
 class Api;
+class EventHub;
+class LiveFeed;
+class LiveStats;
+class SessionRecorder;
 class HttpServer;
 class IndexWatcher;
 class MessageIndex;
@@ -36,6 +41,10 @@ class HttpService {
   std::unique_ptr<IndexWatcher> watcher_;
   std::unique_ptr<Api> api_;
   std::unique_ptr<HttpServer> server_;
+  std::unique_ptr<EventHub> events_;
+  std::unique_ptr<LiveFeed> feed_;
+  std::unique_ptr<SessionRecorder> sessions_;
+  std::unique_ptr<LiveStats> stats_;
 };
 
 }  // namespace mailnest

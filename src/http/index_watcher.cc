@@ -135,6 +135,13 @@ void IndexWatcher::OnEvent(uv_fs_event_t* h, const char* filename, int, int stat
     case Kind::kNew:
     case Kind::kCur: {
       bool in_new = w->kind == Kind::kNew;
+      if (in_new && status >= 0 && !self->expected_.empty()) {
+        auto it = self->expected_.find(w->mailbox + "/" + name);
+        if (it != self->expected_.end()) {  // our own delivery, indexed already
+          self->expected_.erase(it);
+          break;
+        }
+      }
       if (status < 0 || !IsPlainName(name)) {
         self->pending_.list.emplace(w->mailbox, in_new);
       } else {
@@ -239,6 +246,8 @@ void IndexWatcher::Apply(Outcome& out) {
     changed = true;
   }
   for (const auto& c : out.checked) {
+    // Its event came through after all (it raced our delivery's Expect).
+    if (c.in_new && !expected_.empty()) expected_.erase(c.mailbox + "/" + c.file);
     if (c.exists) {
       index_->Upsert(c.mailbox, c.in_new, c.file);  // new, moved or re-flagged
       changed = true;
@@ -251,6 +260,17 @@ void IndexWatcher::Apply(Outcome& out) {
   if (!ready_ && pending_.list.empty() && pending_.discover.empty() && !pending_.scan_root) {
     ready_ = true;
     if (on_ready_) on_ready_();
+  }
+}
+
+void IndexWatcher::Expect(const std::string& mailbox, const std::string& file_name) {
+  if (closing_) return;
+  std::string key = mailbox + "/" + file_name;
+  if (!expected_.insert(key).second) return;
+  expected_order_.push_back(std::move(key));
+  while (expected_order_.size() > kMaxExpected) {
+    expected_.erase(expected_order_.front());
+    expected_order_.pop_front();
   }
 }
 

@@ -19,6 +19,8 @@
 #include <set>
 #include <string>
 #include <tuple>
+#include <deque>
+#include <unordered_set>
 
 #include "http/message_index.h"
 
@@ -40,6 +42,15 @@ class IndexWatcher {
   void Close(std::function<void()> done);
 
   size_t watches() const { return watches_.size(); }
+
+  // The index already has mailbox/new/file_name (SMTP told it directly):
+  // the one inotify event its arrival raises is dropped instead of costing
+  // a thread-pool lstat. An event that was already collected into a batch
+  // cancels the expectation when the batch applies, so a later event for
+  // that name (its move to cur/, an rm) is not dropped. Bounded: the
+  // oldest expectations are forgotten.
+  void Expect(const std::string& mailbox, const std::string& file_name);
+  static constexpr size_t kMaxExpected = 4096;
 
  private:
   enum class Kind { kRoot, kMailbox, kNew, kCur };
@@ -82,6 +93,8 @@ class IndexWatcher {
   int open_handles_ = 0;
   std::function<void()> closed_;
   uint64_t rescan_ms_;
+  std::unordered_set<std::string> expected_;  // "mailbox/file" in new/
+  std::deque<std::string> expected_order_;    // oldest first, for the bound
   RescanTimer* rescan_ = nullptr;  // freed in its close callback
 };
 

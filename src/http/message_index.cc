@@ -172,6 +172,7 @@ bool MessageIndex::RemoveFile(const std::string& mailbox, bool in_new, std::stri
   b.newest_first.erase(m);
   b.by_seq.Remove(m->seq);
   all_by_seq_.Remove(m->seq);
+  if (on_remove_) on_remove_(*m);
   by_key_.erase(it);
   return true;
 }

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -92,6 +93,10 @@ class MessageIndex {
   // The first message (lowest seq) with seq > after_seq; nullptr if none.
   const IndexedMessage* FirstAfter(const std::string& mailbox, uint64_t after_seq) const;
 
+  // Runs for every message RemoveFile (or ReplaceSubdir) takes out, just
+  // before it is freed (GET /api/v1/events' message.deleted).
+  void set_on_remove(std::function<void(const IndexedMessage&)> cb) { on_remove_ = std::move(cb); }
+
   uint64_t last_seq() const { return next_seq_ - 1; }
   size_t size() const { return by_key_.size(); }
 
@@ -138,6 +143,7 @@ class MessageIndex {
   std::map<std::string, Box> boxes_;
   SeqLog all_by_seq_;
   uint64_t next_seq_ = 1;
+  std::function<void(const IndexedMessage&)> on_remove_;
 };
 
 }  // namespace mailnest

@@ -96,6 +96,8 @@ class Connection {
   // producing replies until OnWritable().
   bool write_blocked() const { return blocked_ || write_backlog() > kMaxWriteBacklog; }
   const std::string& peer() const { return peer_; }
+  // Our end's "ip:port" (one getsockname; for the session recorder).
+  std::string LocalName() const;
   uv_loop_t* loop() const { return loop_; }
 
  private:

@@ -66,6 +66,7 @@ void Pop3Session::Start(uv_stream_t* server, bool reject) {
   }
   address_ = PeerAddress(conn_.peer());
   Log(LogLevel::kInfo, "connect");
+  if (GlobalLiveHooks().tracer) trace_.Open("pop3", sid_, conn_.peer(), conn_.LocalName(), Pop3StateName(state_));
   conn_.SetTimeout(uint64_t{cfg_.autologout_timeout_s} * 1000);
   ReplyOk(kGreeting);
   FlushOut();
@@ -91,13 +92,16 @@ void Pop3Session::Pump() {
       conn_.SetTimeout(uint64_t{cfg_.autologout_timeout_s} * 1000);
       switch (ev.kind) {
         case LineFramer::Kind::kLine:
+          trace_.Command(ev.line);
           Dispatch(ev.line);
           break;
         case LineFramer::Kind::kTooLong:
+          trace_.Command("<line too long>");
           Log(LogLevel::kDebug, "line too long (max {} octets)", cfg_.max_line_length);
           BadCommand("line too long");
           break;
         case LineFramer::Kind::kBareNewline:
+          trace_.Command("<bare LF/CR>");
           // RFC 1939 lines end in CRLF; the framer cannot resync after this.
           Log(LogLevel::kInfo, "bare CR or LF in command line");
           ReplyErr("line must end with CRLF");
@@ -184,6 +188,7 @@ void Pop3Session::LogCommand(const Pop3Command* cmd, std::string_view verb, cons
 
 void Pop3Session::ReplyOk(std::string_view text) {
   Log(LogLevel::kDebug, "reply +OK {}", text);
+  if (trace_.on()) trace_.Reply(text.empty() ? std::string("+OK") : fmt::format("+OK {}", text));
   out_ += "+OK";
   if (!text.empty()) {
     out_ += ' ';
@@ -194,6 +199,7 @@ void Pop3Session::ReplyOk(std::string_view text) {
 
 void Pop3Session::ReplyErr(std::string_view text) {
   Log(LogLevel::kDebug, "reply -ERR {}", text);
+  if (trace_.on()) trace_.Reply(fmt::format("-ERR {}", text));
   out_ += "-ERR ";
   out_ += text;
   out_ += "\r\n";
@@ -237,6 +243,7 @@ void Pop3Session::FlushOut() {
 void Pop3Session::EnterState(Pop3State next) {
   Log(LogLevel::kDebug, "state {} -> {}", Pop3StateName(state_), Pop3StateName(next));
   state_ = next;
+  trace_.State(Pop3StateName(next));
 }
 
 void Pop3Session::Resume() {
@@ -307,6 +314,7 @@ void Pop3Session::FinishAuth(bool ok) {
     OpenMaildrop();
     return;
   }
+  Bump(GlobalMetrics().pop3_login_failures);
   uint64_t delay = ctx_->guard->Failed(address_);
   Log(LogLevel::kInfo, "login failed (next reply in {} ms)", delay);
   // The delay is a timer, not a sleep: the loop keeps serving others.
@@ -411,6 +419,7 @@ void Pop3Session::DoUidl(const Pop3Args& args) {
 
 void Pop3Session::DoDele(const Pop3Args& args) {
   maildrop_->MarkDeleted(args.index);
+  Bump(GlobalMetrics().pop3_dele);
   ReplyOk(fmt::format("message {} deleted", args.index + 1));
 }
 
@@ -422,7 +431,10 @@ void Pop3Session::DoRset(const Pop3Args&) {
 
 void Pop3Session::DoNoop(const Pop3Args&) { ReplyOk(""); }
 
-void Pop3Session::DoRetr(const Pop3Args& args) { StartStream(args.index, std::nullopt); }
+void Pop3Session::DoRetr(const Pop3Args& args) {
+  Bump(GlobalMetrics().pop3_retr);
+  StartStream(args.index, std::nullopt);
+}
 
 void Pop3Session::DoTop(const Pop3Args& args) { StartStream(args.index, args.lines); }
 
@@ -581,6 +593,7 @@ void Pop3Session::ShutdownNow() {
 void Pop3Session::OnClosed() {
   closed_ = true;
   Log(LogLevel::kInfo, "disconnect in {}", Pop3StateName(state_));
+  trace_.Close();
   auth_delay_.reset();
   ReleaseIdleResources();
   MaybeDelete();

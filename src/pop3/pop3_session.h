@@ -27,6 +27,7 @@
 #include <fmt/format.h>
 
 #include "base/config.h"
+#include "base/live_hooks.h"
 #include "base/log.h"
 #include "net/connection.h"
 #include "net/dot_codec.h"
@@ -170,6 +171,8 @@ class Pop3Session : public Connection::Handler {
   DotStuffer stuffer_;
   size_t stream_index_ = 0;
   bool stream_started_ = false;  // the +OK line is out
+
+  SessionTrace trace_;  // GET /api/v1/sessions (no-op without the HTTP side)
 };
 
 }  // namespace mailnest

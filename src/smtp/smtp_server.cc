@@ -113,6 +113,7 @@ class SmtpServer::Impl::Client final : public Connection::Handler, public SmtpSe
   void ResumeReading() override { conn_.ResumeReading(); }
   size_t WriteBacklog() const override { return conn_.write_backlog(); }
   bool InputPending() const override { return conn_.PendingInputBytes() > 0; }
+  std::string LocalAddress() const override { return conn_.LocalName(); }
   void Finished() override {
     if (server_) server_->Reap(this);
   }

@@ -1,4 +1,5 @@
 #include "smtp/smtp_session.h"
+#include "base/live_hooks.h"
 #include "base/metrics.h"
 
 #include <fmt/format.h>
@@ -73,6 +74,7 @@ void SmtpSession::Start(std::string peer) {
   peer_ = std::move(peer);
   peer_ip_ = PeerIp(peer_);
   ctx_.log->Info(id_, "connect from {}", peer_);
+  if (GlobalLiveHooks().tracer) trace_.Open("smtp", id_, peer_, io_->LocalAddress(), SmtpStateName(state_));
   if (cfg_.greeting_delay_ms > 0) {
     io_->SetTimeout(cfg_.greeting_delay_ms);  // OnTimeout in NEW greets
     return;
@@ -158,6 +160,7 @@ void SmtpSession::OnClosed() {
   ctx_.log->Info(id_, "disconnect from {} commands={} errors={} messages={}{}", peer_, commands_, errors_,
                  messages_, state_ == SmtpState::kDelivering ? " (commit still in flight)" : "");
   if (state_ != SmtpState::kDelivering) EnterState(SmtpState::kClosing);
+  trace_.Close();
 }
 
 void SmtpSession::Shutdown() {
@@ -207,6 +210,11 @@ void SmtpSession::ProcessInput() {
 
 void SmtpSession::DispatchLine(const LineFramer::Event& ev) {
   ++commands_;
+  if (trace_.on()) {
+    trace_.Command(ev.kind == LineFramer::Kind::kLine       ? std::string_view(ev.line)
+                   : ev.kind == LineFramer::Kind::kTooLong ? std::string_view("<line too long>")
+                                                            : std::string_view("<bare LF/CR>"));
+  }
   // 2. Line too long: the framer already skips to the end of that line.
   if (ev.kind == LineFramer::Kind::kTooLong) {
     reply_log_.clear();
@@ -363,8 +371,11 @@ void SmtpSession::ProceedEhlo(SmtpCommandArgs& args) {
   esmtp_ = true;
   helo_ = std::string(args.arg);
   // RFC 2034: the EHLO reply itself carries no enhanced codes.
-  io_->Write(fmt::format("250-{}\r\n250-SIZE {}\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 ENHANCEDSTATUSCODES\r\n",
-                         hostname(), cfg_.max_message_size));
+  std::string text = fmt::format("250-{}\r\n250-SIZE {}\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 ENHANCEDSTATUSCODES\r\n",
+                                 hostname(), cfg_.max_message_size);
+  trace_.Reply(text);
+  io_->Write(text);
+  BumpCode(GlobalMetrics().smtp_replies, 250);
   reply_log_ += reply_log_.empty() ? "250" : " 250";
   EnterState(SmtpState::kGreeted);
 }
@@ -459,6 +470,7 @@ void SmtpSession::FeedBody(const char* data, size_t len) {
 
 void SmtpSession::FinishBody() {
   spill_paused_ = false;  // the body is complete; DELIVERING keeps reading paused
+  trace_.Data(decoder_->size());
   // One reply per message; the smuggling defence wins over size problems.
   if (decoder_->bare_newline()) {
     RejectBody(SmtpReplyId::kBareNewline, "bare LF/CR in message data");
@@ -468,6 +480,7 @@ void SmtpSession::FinishBody() {
     RejectBody(SmtpReplyId::kTextLineTooLong, "text line too long");
   } else {
     EnterState(SmtpState::kDelivering);
+    commit_started_ns_ = uv_hrtime();  // clock_gettime through the vDSO: no syscall
     delivery_->Commit([this](Status status, const std::string& queue_id) { OnCommitted(status, queue_id); });
   }
 }
@@ -475,12 +488,17 @@ void SmtpSession::FinishBody() {
 void SmtpSession::RejectBody(SmtpReplyId reply, std::string_view why) {
   AbortDelivery();
   ctx_.log->Info(id_, "message refused from {}: {} ({} octets)", peer_, why, decoder_->size());
+  BumpCode(GlobalMetrics().smtp_data_outcomes, SmtpReplyOf(reply).code);
   Reply(reply);
   EndTransaction();
 }
 
 void SmtpSession::OnCommitted(const Status& status, const std::string& queue_id) {
+  Metrics& metrics = GlobalMetrics();
+  ObserveCommitLatency(metrics, uv_hrtime() - commit_started_ns_);
+  BumpCode(metrics.smtp_data_outcomes, SmtpReplyOf(status.ok() ? SmtpReplyId::kQueued : SmtpReplyId::kStoreFailed).code);
   if (status.ok()) {
+    metrics.smtp_octets_accepted.fetch_add(decoder_->size(), std::memory_order_relaxed);
     ++messages_;
     Bump(GlobalMetrics().smtp_messages);
     errors_ = 0;  // like Postfix: the error limit counts errors since the last delivery
@@ -488,6 +506,11 @@ void SmtpSession::OnCommitted(const Status& status, const std::string& queue_id)
                    recipients_.size(), decoder_->size(), mailboxes_.size(),
                    decoder_->bare_lf_lines() ? fmt::format(" bare_lf_lines={}", decoder_->bare_lf_lines()) : "");
     Reply(SmtpReplyId::kQueued, queue_id);
+    // After the 250 is written: the HTTP side learns of the message now,
+    // not when inotify reports it (no syscall here).
+    if (DeliveryObserver* o = GlobalLiveHooks().delivery) {
+      o->OnDelivered({mailboxes_, delivery_->final_name(), sender_, recipients_, decoder_->size()});
+    }
   } else {
     ctx_.log->Error(id_, "store failed for message from {}: {}", peer_, status.ToString());
     Reply(SmtpReplyId::kStoreFailed);
@@ -535,6 +558,7 @@ void SmtpSession::EnterState(SmtpState next) {
   if (next == state_) return;
   ctx_.log->Debug(id_, "state {} -> {}", SmtpStateName(state_), SmtpStateName(next));
   state_ = next;
+  trace_.State(SmtpStateName(next));
   RefreshTimer();
   UpdateReading();
 }
@@ -570,7 +594,10 @@ void SmtpSession::Reply(SmtpReplyId id, std::string_view detail) {
   if (!reply_log_.empty()) reply_log_ += ' ';
   reply_log_ += fmt::format("{}{}{}", spec.code, spec.enhanced.empty() ? "" : " ", spec.enhanced);
   if (closed_) return;
-  io_->Write(FormatSmtpReply(id, detail));
+  BumpCode(GlobalMetrics().smtp_replies, spec.code);
+  std::string text = FormatSmtpReply(id, detail);
+  trace_.Reply(text);
+  io_->Write(text);
 }
 
 void SmtpSession::CloseWith(SmtpReplyId id) {

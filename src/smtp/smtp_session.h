@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "base/config.h"
+#include "base/live_hooks.h"
 #include "base/log.h"
 #include "base/status.h"
 #include "net/connection.h"
@@ -69,6 +70,8 @@ class SmtpSession {
     virtual bool InputPending() const = 0;  // peer bytes already queued
     // See the lifetime contract above.
     virtual void Finished() = 0;
+    // Our end's address, for the session recorder ("" if unknown).
+    virtual std::string LocalAddress() const { return {}; }
   };
 
   // Pipelined replies beyond this many unsent octets pause command
@@ -175,6 +178,7 @@ class SmtpSession {
   uint64_t messages_ = 0;
   std::string reply_log_;  // reply codes of the command being dispatched
   uint64_t data_deadline_ = 0;  // uv_now() by which the body must be complete
+  uint64_t commit_started_ns_ = 0;  // uv_hrtime() at the final dot (commit latency)
 
   // Transaction.
   std::string sender_;                   // reverse-path mailbox text, "" for <>
@@ -191,6 +195,8 @@ class SmtpSession {
   bool spill_paused_ = false;  // the store is behind on a large body
   bool closed_ = false;
   bool shutting_down_ = false;
+
+  SessionTrace trace_;  // GET /api/v1/sessions (no-op without the HTTP side)
 };
 
 }  // namespace mailnest

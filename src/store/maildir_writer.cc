@@ -224,6 +224,8 @@ void MaildirDelivery::Begin(std::vector<std::string> mailboxes) {
 
 const std::string& MaildirDelivery::id() const { return state_->files.id; }
 
+const std::string& MaildirDelivery::final_name() const { return state_->files.final_name; }
+
 void MaildirDelivery::AppendHeader(std::string header) {
   state_->Append(header.data(), header.size());
 }

@@ -77,6 +77,8 @@ class MaildirDelivery {
   // the caller can put it in the Received header it passes as `header`.
   void Begin(std::vector<std::string> mailboxes);
   const std::string& id() const;
+  // The name in new/ once Commit's done reported OK ("" before).
+  const std::string& final_name() const;
   void AppendHeader(std::string header);  // must precede any Append
   void Append(const char* data, size_t len);
   size_t backlog() const;  // bytes buffered in memory, not yet on disk

@@ -40,9 +40,33 @@ def test_metrics_count_connections_messages_logins_and_open_sessions(mailnest):
         time.sleep(0.05)
 
 
+def test_metrics_count_replies_by_code_and_the_commit_latency_histogram(mailnest):
+    deliver(mailnest, "alice@localhost")
+    import smtplib
+    with smtplib.SMTP("127.0.0.1", mailnest.smtp_port, timeout=10) as c:
+        c.ehlo()
+        c.mail("s@remote.test")
+        assert c.rcpt("nobody@localhost")[0] == 550
+    text = get(mailnest.http_port, "/metrics").body.decode()
+    assert sample(text, 'mailnest_smtp_replies_total{code="550"}') == 1
+    assert sample(text, 'mailnest_smtp_replies_total{code="354"}') == 1
+    assert sample(text, 'mailnest_smtp_messages_total{code="250"}') == 1
+    assert sample(text, 'mailnest_smtp_commit_latency_seconds_count') == 1
+    assert sample(text, 'mailnest_smtp_commit_latency_seconds_bucket{le="+Inf"}') == 1
+    assert sample(text, 'mailnest_smtp_commit_latency_seconds_bucket{le="2.5"}') == 1
+    assert 0 < sample(text, "mailnest_smtp_commit_latency_seconds_sum") < 2.5
+    buckets = [float(v) for v in re.findall(r'^mailnest_smtp_commit_latency_seconds_bucket\{le="[^"]+"\} (\S+)$', text, re.M)]
+    assert buckets == sorted(buckets)  # cumulative
+
+
 @pytest.mark.skipif(not shutil.which("promtool"), reason="promtool (Debian prometheus) not installed")
 def test_promtool_accepts_the_metrics(mailnest):
     deliver(mailnest, "alice@localhost")
+    p = poplib.POP3("127.0.0.1", mailnest.pop3_port, timeout=10)
+    p.user("alice")
+    p.pass_("alice-password")
+    p.retr(1)
+    p.quit()
     body = get(mailnest.http_port, "/metrics").body
     out = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True, timeout=30)
     assert out.returncode == 0, out.stdout + out.stderr
