@@ -30,6 +30,7 @@
 #include "http/http_service.h"
 #include "http/readiness.h"
 #include "pop3/pop3_server.h"
+#include "relay/relay_queue.h"
 #include "smtp/smtp_server.h"
 #include "store/delivery_journal.h"
 #include "store/fs_env.h"
@@ -262,6 +263,21 @@ int RunServers(Config config, bool require_non_root) {
     if (config.smtp.listen.enabled && config.store.fsync && config.store.journal) {
       journal = OpenJournal(loop.get(), config, &smtp_log);  // null: per-file fsync (logged)
     }
+    // The relay queue (off unless relay.enabled): re-read before anything
+    // listens, so what a previous run accepted is delivered.
+    std::unique_ptr<RelayQueue> relay;
+    if (config.relay.enabled && config.smtp.listen.enabled) {
+      StoreOptions store;
+      store.mail_root = config.mail_root;
+      store.hostname = config.hostname;
+      store.fsync = config.store.fsync;
+      store.journal = journal.get();
+      relay = std::make_unique<RelayQueue>(loop.get(), config, &smtp_log, store);
+      if (Status s = relay->Load(); !s.ok()) {
+        fmt::print(stderr, "mailnest: {}\n", s.message());
+        return 1;
+      }
+    }
     std::unique_ptr<SmtpServer> smtp;
     std::unique_ptr<Pop3Server> pop3;
     std::unique_ptr<HttpService> http;
@@ -273,7 +289,7 @@ int RunServers(Config config, bool require_non_root) {
       }
     }
     if (config.smtp.listen.enabled) {
-      smtp = std::make_unique<SmtpServer>(loop.get(), config, &smtp_log, journal.get());
+      smtp = std::make_unique<SmtpServer>(loop.get(), config, &smtp_log, journal.get(), relay.get());
       Status s = smtp->Start();
       if (!s.ok()) {
         fmt::print(stderr, "mailnest: smtp: {}\n", s.message());
@@ -327,6 +343,7 @@ int RunServers(Config config, bool require_non_root) {
       SmtpServer* smtp;
       Pop3Server* pop3;
       HttpService* http;
+      RelayQueue* relay;
       DeliveryJournal* journal;  // closed after both servers are done
       int pending = 0;      // server shutdowns still running
       int open_handles = 2;  // signal handles not yet closed
@@ -352,6 +369,7 @@ int RunServers(Config config, bool require_non_root) {
     st->smtp = smtp.get();
     st->pop3 = pop3.get();
     st->http = http.get();
+    st->relay = relay.get();
     st->journal = journal.get();
     auto on_signal = [](uv_signal_t* h, int) {
       auto* s = static_cast<SignalState*>(h->data);
@@ -363,7 +381,8 @@ int RunServers(Config config, bool require_non_root) {
         if (DeliveryJournal* j = std::exchange(s->journal, nullptr)) return j->Close([s] { s->CloseHandles(); });
         s->CloseHandles();
       };
-      s->pending = (s->smtp ? 1 : 0) + (s->pop3 ? 1 : 0) + (s->http ? 1 : 0);
+      s->pending = (s->smtp ? 1 : 0) + (s->pop3 ? 1 : 0) + (s->http ? 1 : 0) + (s->relay ? 1 : 0);
+      if (s->relay) s->relay->Shutdown(close_signals);
       if (s->smtp) s->smtp->Shutdown(close_signals);
       if (s->pop3) s->pop3->Shutdown(close_signals);
       if (s->http) s->http->Shutdown(close_signals);
@@ -379,10 +398,12 @@ int RunServers(Config config, bool require_non_root) {
     uv_signal_start(&st->sigint, on_signal, SIGINT);
     uv_signal_start(&st->sigterm, on_signal, SIGTERM);
 
+    if (relay) relay->Start();
     loop.Run();
     http.reset();  // disposes h2o's context: after the loop stopped
     pop3.reset();
     smtp.reset();
+    relay.reset();
   }
   store_startup.reset();
   smtp_log.Info("", "mailnest stopped");
