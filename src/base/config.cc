@@ -358,6 +358,24 @@ Status ParseRelay(const json& j, RelayConfig* c) {
   if (!c->smarthost.empty() && !IsHostPort(c->smarthost)) {
     return Status::Invalid("relay.smarthost: must be \"host:port\" (or \"\" for none)");
   }
+  MN_TRY(r.Bool("dns", &c->dns));
+  if (const json* d = r.Take("dns_servers")) {
+    if (!d->is_array()) return Status::Invalid("relay.dns_servers: must be a list of \"ip:port\" strings");
+    c->dns_servers.clear();
+    for (const auto& x : *d) {
+      std::string v = x.is_string() ? x.get<std::string>() : std::string();
+      size_t colon = v.rfind(':');
+      std::string host = colon == std::string::npos ? std::string() : v.substr(0, colon);
+      if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+      Cidr ip;
+      if (!IsHostPort(v) || host.find('/') != std::string::npos || !ParseCidr(host, &ip)) {
+        return Status::Invalid("relay.dns_servers: must be a list of \"ip:port\" strings (e.g. \"127.0.0.1:5353\")");
+      }
+      c->dns_servers.push_back(v);
+    }
+  }
+  MN_TRY(r.Uint("dns_timeout_ms", &c->dns_timeout_ms, 10, 60000));
+  MN_TRY(r.Uint("mx_port", &c->mx_port, 1, 65535));
   MN_TRY(r.Uint("minimal_backoff_s", &c->minimal_backoff_s, 1, 86400));
   MN_TRY(r.Uint("maximal_backoff_s", &c->maximal_backoff_s, 1, 864000));
   MN_TRY(r.Uint("max_queue_lifetime_s", &c->max_queue_lifetime_s, 1, 8640000));

@@ -126,6 +126,12 @@ struct RelayConfig {
   // Routing: "domain" → "host:port" (labs without DNS), then the smarthost.
   std::map<std::string, std::string> transport;
   std::string smarthost;  // "host:port", "" = none
+  // Otherwise the domain's MX (c-ares). dns false: such recipients wait
+  // (4.4.3 no route) until the lifetime ends.
+  bool dns = true;
+  std::vector<std::string> dns_servers;  // "ip:port"; empty = /etc/resolv.conf
+  uint32_t dns_timeout_ms = 5000;        // per query try (two tries)
+  int mx_port = 25;                      // port on MX hosts (labs: another)
   // Retry schedule (Postfix's names and defaults): next try = now +
   // clamp(message age, minimal, maximal); older than the lifetime → bounce.
   uint32_t minimal_backoff_s = 300;

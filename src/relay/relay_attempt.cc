@@ -74,7 +74,7 @@ void RelayAttempt::OnResolved(int status, addrinfo* res) {
     return;
   }
   const std::string ip = AddressText(res->ai_addr);
-  relay_desc_ = fmt::format("{}[{}]:{}", target_.host, ip, target_.port);
+  relay_desc_ = fmt::format("{}[{}]:{}", target_.name.empty() ? target_.host : target_.name, ip, target_.port);
   conn_.SetTimeout(connect_ms_);
   conn_.Connect(res->ai_addr, [this](int st) {
     if (st != 0) {

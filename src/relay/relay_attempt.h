@@ -22,8 +22,9 @@
 namespace mailnest {
 
 struct RelayTarget {
-  std::string host;  // name or IP literal (no brackets)
+  std::string host;  // name or IP literal (no brackets) to connect to
   int port = 25;
+  std::string name;  // for logs and Remote-MTA (an MX host name); "" = host
 };
 
 class RelayAttempt final : public Connection::Handler, public SmtpClient::Io {

@@ -58,6 +58,10 @@ RelayQueue::~RelayQueue() {
 }
 
 Status RelayQueue::Load() {
+  if (cfg_.dns) {
+    dns_ = std::make_unique<MxResolver>(loop_, config_.hostname);
+    if (Status d = dns_->Init(cfg_.dns_servers, cfg_.dns_timeout_ms); !d.ok()) return d;
+  }
   Status s = EnsureQueueDir(files_);
   if (!s.ok()) return Status::IoError(fmt::format("relay queue {}: {}", files_.dir, s.message()));
   std::vector<QueueEnvelope> loaded;
@@ -136,7 +140,13 @@ RelayQueue::Route RelayQueue::RouteFor(const std::string& recipient) const {
   } else {
     spec = cfg_.smarthost;
   }
-  if (spec.empty()) return r;
+  if (spec.empty()) {
+    if (!dns_) return r;
+    r.found = r.mx = true;
+    r.domain = DomainOf(recipient);
+    r.key = "mx:" + r.domain;
+    return r;
+  }
   size_t colon = spec.rfind(':');
   r.host = spec.substr(0, colon);
   if (r.host.size() > 2 && r.host.front() == '[') r.host = r.host.substr(1, r.host.size() - 2);
@@ -198,11 +208,15 @@ void RelayQueue::Kick() {
       g.second.push_back(i);
     }
     if (!no_route.empty()) {
-      DeferNoRoute(e, std::move(no_route));
+      ApplyLocal(e, no_route, "4.4.3 no route: set relay.transport or relay.smarthost, or relay.dns", false);
       continue;
     }
     for (auto& [key, g] : groups) {
-      if (active_ >= cfg_.max_connections || per_dest_[key] >= cfg_.max_per_destination) continue;
+      auto busy = per_dest_.find(key);
+      if (active_ >= cfg_.max_connections ||
+          (busy != per_dest_.end() && busy->second >= cfg_.max_per_destination)) {
+        continue;
+      }
       StartAttempt(e, g.first, std::move(g.second));
       break;
     }
@@ -214,62 +228,116 @@ void RelayQueue::StartAttempt(Entry* e, const Route& route, std::vector<size_t> 
   e->busy = true;
   ++active_;
   ++per_dest_[route.key];
-  const std::string id = e->env.id;
+  auto ctx = std::make_shared<AttemptCtx>();
+  ctx->id = e->env.id;
+  ctx->key = route.key;
+  ctx->rcpts = std::move(rcpts);
+  if (route.mx) {
+    dns_->ResolveMx(route.domain, [this, ctx](MxAnswer a) { OnMxAnswer(ctx, std::move(a)); });
+    return;
+  }
+  ctx->targets.push_back(RelayTarget{route.host, route.port, ""});
+  ReadAndLaunch(ctx);
+}
+
+void RelayQueue::Release(const std::shared_ptr<AttemptCtx>& ctx) {
+  --active_;
+  auto it = per_dest_.find(ctx->key);
+  if (it != per_dest_.end() && --it->second == 0) per_dest_.erase(it);
+  auto e = entries_.find(ctx->id);
+  if (e != entries_.end()) e->second->busy = false;
+}
+
+void RelayQueue::OnMxAnswer(const std::shared_ptr<AttemptCtx>& ctx, MxAnswer a) {
+  auto it = entries_.find(ctx->id);
+  if (stopping_ || it == entries_.end()) {
+    Release(ctx);
+    return MaybeFinishShutdown();
+  }
+  using K = MxAnswer::Kind;
+  if (a.kind == K::kHosts) {
+    for (const MxTarget& t : a.targets) ctx->targets.push_back(RelayTarget{t.address, cfg_.mx_port, t.host});
+    return ReadAndLaunch(ctx);
+  }
+  Release(ctx);
+  Entry* e = it->second.get();
+  e->busy = true;  // until Settle's envelope write
+  switch (a.kind) {
+    case K::kNullMx:  // RFC 7505 §4.2
+      return ApplyLocal(e, ctx->rcpts, "556 5.1.10 " + CleanReplyText(a.error), true);
+    case K::kNxDomain:
+      return ApplyLocal(e, ctx->rcpts, "5.4.4 " + CleanReplyText(a.error), true);
+    case K::kLoop:
+      return ApplyLocal(e, ctx->rcpts, "5.4.6 " + CleanReplyText(a.error), true);
+    default:
+      return ApplyLocal(e, ctx->rcpts, "4.4.3 " + CleanReplyText(a.error), false);
+  }
+}
+
+void RelayQueue::ReadAndLaunch(const std::shared_ptr<AttemptCtx>& ctx) {
   auto msg = std::make_shared<std::string>();
   auto status = std::make_shared<Status>();
   QueueFiles files = files_;
   uint64_t max = config_.smtp.max_message_size * 2 + 65536;  // stored form plus trace headers
+  const std::string id = ctx->id;
   StartJob([files, id, msg, status, max] { *status = ReadQueuedMessage(files, id, max, msg.get()); },
-           [this, id, route, rcpts = std::move(rcpts), msg, status]() mutable {
-             auto release = [this, &route] {
-               --active_;
-               if (--per_dest_[route.key] == 0) per_dest_.erase(route.key);
-             };
-             auto it = entries_.find(id);
-             if (stopping_ || it == entries_.end() || !status->ok()) {
-               if (!status->ok()) log_->Error(id, "relay: cannot read the queued message: {}", status->message());
-               release();
-               if (it != entries_.end()) it->second->busy = false;
+           [this, ctx, msg, status] {
+             if (stopping_ || !entries_.count(ctx->id) || !status->ok()) {
+               if (!status->ok()) log_->Error(ctx->id, "relay: cannot read the queued message: {}", status->message());
+               Release(ctx);
                Schedule(0);
                return;
              }
-             Entry* e = it->second.get();
-             std::vector<std::string> addresses;
-             for (size_t i : rcpts) addresses.push_back(e->env.recipients[i].address);
-             ClientSettings s;
-             s.helo_name = config_.hostname;
-             s.peer = route.key;
-             s.greeting_ms = uint64_t{cfg_.greeting_timeout_s} * 1000;
-             s.command_ms = uint64_t{cfg_.command_timeout_s} * 1000;
-             s.data_init_ms = uint64_t{cfg_.data_init_timeout_s} * 1000;
-             s.data_block_ms = uint64_t{cfg_.data_block_timeout_s} * 1000;
-             s.data_term_ms = uint64_t{cfg_.data_term_timeout_s} * 1000;
-             s.max_reply_line = cfg_.max_reply_line_length;
-             s.max_reply_lines = cfg_.max_reply_lines;
-             RelayTarget target{route.host, route.port};
-             RelayAttempt* a = RelayAttempt::Start(
-                 loop_, target, std::move(s), uint64_t{cfg_.connect_timeout_s} * 1000, e->env.sender,
-                 std::move(addresses), msg, [this, id, key = route.key, rcpts](RelayAttempt& att) {
-                   OnAttemptDone(id, key, rcpts, att);
-                 });
-             attempts_.push_back(a);
+             ctx->message = msg;
+             Launch(ctx);
            });
 }
 
-void RelayQueue::OnAttemptDone(const std::string& id, const std::string& dest, std::vector<size_t> rcpts,
-                               RelayAttempt& attempt) {
+void RelayQueue::Launch(const std::shared_ptr<AttemptCtx>& ctx) {
+  Entry* e = entries_.at(ctx->id).get();
+  std::vector<std::string> addresses;
+  for (size_t i : ctx->rcpts) addresses.push_back(e->env.recipients[i].address);
+  const RelayTarget& target = ctx->targets[ctx->next];
+  ClientSettings s;
+  s.helo_name = config_.hostname;
+  s.peer = fmt::format("{}:{}", target.name.empty() ? target.host : target.name, target.port);
+  s.greeting_ms = uint64_t{cfg_.greeting_timeout_s} * 1000;
+  s.command_ms = uint64_t{cfg_.command_timeout_s} * 1000;
+  s.data_init_ms = uint64_t{cfg_.data_init_timeout_s} * 1000;
+  s.data_block_ms = uint64_t{cfg_.data_block_timeout_s} * 1000;
+  s.data_term_ms = uint64_t{cfg_.data_term_timeout_s} * 1000;
+  s.max_reply_line = cfg_.max_reply_line_length;
+  s.max_reply_lines = cfg_.max_reply_lines;
+  RelayAttempt* a = RelayAttempt::Start(loop_, target, std::move(s), uint64_t{cfg_.connect_timeout_s} * 1000,
+                                        e->env.sender, std::move(addresses), ctx->message,
+                                        [this, ctx](RelayAttempt& att) { OnAttemptDone(ctx, att); });
+  attempts_.push_back(a);
+}
+
+void RelayQueue::OnAttemptDone(const std::shared_ptr<AttemptCtx>& ctx, RelayAttempt& attempt) {
   attempts_.erase(std::remove(attempts_.begin(), attempts_.end(), &attempt), attempts_.end());
-  --active_;
-  if (--per_dest_[dest] == 0) per_dest_.erase(dest);
-  auto it = entries_.find(id);
+  const std::vector<RcptOutcome>& outcomes = attempt.client().outcomes();
+  auto it = entries_.find(ctx->id);
+  // The connection never came up: the next address (a less preferred MX)
+  // is tried at once, in the same attempt.
+  bool no_connect = std::all_of(outcomes.begin(), outcomes.end(), [](const RcptOutcome& o) {
+    return o.reply.code == 0 && o.reply.enhanced == "4.4.1";
+  });
+  if (no_connect && !stopping_ && it != entries_.end() && ctx->next + 1 < ctx->targets.size()) {
+    log_->Info(ctx->id, "{}: trying the next address", LogSafe(outcomes.empty() ? "" : outcomes[0].reply.text));
+    ++ctx->next;
+    return Launch(ctx);
+  }
+  Release(ctx);
   if (it == entries_.end()) return MaybeFinishShutdown();
   Entry* e = it->second.get();
+  e->busy = true;  // until Settle's envelope write
   const int64_t now = Now();
-  const std::vector<RcptOutcome>& outcomes = attempt.client().outcomes();
-  const std::string host = dest.substr(0, dest.rfind(':'));
+  const RelayTarget& target = ctx->targets[ctx->next];
+  const std::string host = target.name.empty() ? target.host : target.name;
   std::vector<size_t> failed;
-  for (size_t k = 0; k < rcpts.size() && k < outcomes.size(); ++k) {
-    QueueRecipient& r = e->env.recipients[rcpts[k]];
+  for (size_t k = 0; k < ctx->rcpts.size() && k < outcomes.size(); ++k) {
+    QueueRecipient& r = e->env.recipients[ctx->rcpts[k]];
     const ClientReply& reply = outcomes[k].reply;
     // Cut short by our own shutdown: not an attempt, nothing to record.
     if (stopping_ && reply.code == 0) continue;
@@ -282,20 +350,20 @@ void RelayQueue::OnAttemptDone(const std::string& id, const std::string& dest, s
       r.state = RcptState::kSent;
       LogResult(e->env, r, attempt.relay_desc(), "sent");
     } else if (cls == 5) {
-      failed.push_back(rcpts[k]);
+      failed.push_back(ctx->rcpts[k]);
       LogResult(e->env, r, attempt.relay_desc(), "bounced");
     } else if (!stopping_ && Expired(backoff_, e->env.arrival, now)) {
-      failed.push_back(rcpts[k]);
+      failed.push_back(ctx->rcpts[k]);
       LogResult(e->env, r, attempt.relay_desc(), "expired");
     } else {
       r.next_try = NextRetry(backoff_, e->env.arrival, now);
       LogResult(e->env, r, attempt.relay_desc(), "deferred");
     }
   }
-  Settle(id, std::move(failed));
+  Settle(ctx->id, std::move(failed));
 }
 
-void RelayQueue::DeferNoRoute(Entry* e, std::vector<size_t> rcpts) {
+void RelayQueue::ApplyLocal(Entry* e, const std::vector<size_t>& rcpts, const std::string& reason, bool permanent) {
   e->busy = true;
   const int64_t now = Now();
   std::vector<size_t> failed;
@@ -304,8 +372,11 @@ void RelayQueue::DeferNoRoute(Entry* e, std::vector<size_t> rcpts) {
     ++r.attempts;
     r.last_attempt = now;
     r.remote_mta.clear();
-    r.last_reply = fmt::format("4.4.3 no route to {} (set relay.transport or relay.smarthost)", DomainOf(r.address));
-    if (Expired(backoff_, e->env.arrival, now)) {
+    r.last_reply = CleanReplyText(reason);
+    if (permanent) {
+      failed.push_back(i);
+      LogResult(e->env, r, "none", "bounced");
+    } else if (Expired(backoff_, e->env.arrival, now)) {
       failed.push_back(i);
       LogResult(e->env, r, "none", "expired");
     } else {
@@ -450,6 +521,7 @@ void RelayQueue::Shutdown(std::function<void()> done) {
   }
   std::vector<RelayAttempt*> live = attempts_;
   for (RelayAttempt* a : live) a->Abort();
+  if (dns_) dns_->Shutdown();  // pending MX lookups answer now (OnMxAnswer releases them)
   log_->Info("", "relay: shutting down, {} attempts under way, {} queued", live.size(), entries_.size());
   MaybeFinishShutdown();
 }

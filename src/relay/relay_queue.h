@@ -31,13 +31,13 @@
 #include "base/log.h"
 #include "base/status.h"
 #include "relay/backoff.h"
+#include "relay/mx_resolver.h"
+#include "relay/relay_attempt.h"
 #include "relay/queue_record.h"
 #include "relay/queue_store.h"
 #include "store/maildir_writer.h"
 
 namespace mailnest {
-
-class RelayAttempt;
 
 class RelayQueue {
  public:
@@ -74,9 +74,21 @@ class RelayQueue {
   };
   struct Route {
     bool found = false;
+    bool mx = false;     // look up the domain's MX (no transport, no smarthost)
+    std::string domain;  // for mx
     std::string host;
     int port = 25;
-    std::string key;  // "host:port": the concurrency unit
+    std::string key;  // "host:port" or "mx:<domain>": the concurrency unit
+  };
+  // One attempt of one message to one destination, across its candidate
+  // addresses (an MX list): a failed connect moves on to the next.
+  struct AttemptCtx {
+    std::string id;
+    std::string key;
+    std::vector<size_t> rcpts;
+    std::vector<RelayTarget> targets;
+    size_t next = 0;
+    std::shared_ptr<const std::string> message;
   };
   struct TimerBox {
     uv_timer_t timer;
@@ -87,9 +99,15 @@ class RelayQueue {
   void Schedule(uint64_t delay_ms);
   void Kick();
   void StartAttempt(Entry* e, const Route& route, std::vector<size_t> rcpts);
-  void OnAttemptDone(const std::string& id, const std::string& dest, std::vector<size_t> rcpts,
-                     RelayAttempt& attempt);
-  void DeferNoRoute(Entry* e, std::vector<size_t> rcpts);
+  void OnMxAnswer(const std::shared_ptr<AttemptCtx>& ctx, MxAnswer answer);
+  void ReadAndLaunch(const std::shared_ptr<AttemptCtx>& ctx);
+  void Launch(const std::shared_ptr<AttemptCtx>& ctx);
+  void OnAttemptDone(const std::shared_ptr<AttemptCtx>& ctx, RelayAttempt& attempt);
+  // The attempt ends without a session: the slot is freed, busy cleared.
+  void Release(const std::shared_ptr<AttemptCtx>& ctx);
+  // A decision made here, not by a server: reason is "<dsn> text" (or a
+  // 3-digit reply form); permanent bounces, otherwise deferred.
+  void ApplyLocal(Entry* e, const std::vector<size_t>& rcpts, const std::string& reason, bool permanent);
   // After results were applied: bounce the newly failed, then persist.
   void Settle(const std::string& id, std::vector<size_t> failed);
   void Persist(const std::string& id);
@@ -114,6 +132,7 @@ class RelayQueue {
   std::vector<std::unique_ptr<MaildirDelivery>> deliveries_;  // local bounces being committed
   std::vector<std::unique_ptr<MaildirDelivery>> retired_;     // freed on the next Kick
   TimerBox* timer_ = nullptr;          // heap: freed in its close callback
+  std::unique_ptr<MxResolver> dns_;    // MX routing (c-ares)
   bool stopping_ = false;
   std::function<void()> shutdown_done_;
 };

@@ -29,13 +29,16 @@ TEST_CASE("relay defaults: off, loopback networks, Postfix's schedule", "[config
   CHECK(c.relay.data_init_timeout_s == 120);
   CHECK(c.relay.data_block_timeout_s == 180);
   CHECK(c.relay.data_term_timeout_s == 600);
+  CHECK(c.relay.dns);
+  CHECK(c.relay.dns_servers.empty());
+  CHECK(c.relay.mx_port == 25);
 }
 
 TEST_CASE("relay overrides", "[config][relay]") {
   Config c;
   REQUIRE(ParseConfig(R"({"relay": {"enabled": true, "networks": ["10.0.0.0/8"], "smarthost": "[::1]:2526",
                           "transport": {"B.Test": "127.0.0.1:2600"}, "minimal_backoff_s": 1,
-                          "maximal_backoff_s": 1}})",
+                          "maximal_backoff_s": 1, "dns_servers": ["127.0.0.1:5353", "[::1]:53"]}})",
                       &c)
               .ok());
   CHECK(c.relay.enabled);
@@ -43,6 +46,7 @@ TEST_CASE("relay overrides", "[config][relay]") {
   CHECK(c.relay.transport.at("b.test") == "127.0.0.1:2600");
   CHECK(c.relay.smarthost == "[::1]:2526");
   CHECK(c.relay.minimal_backoff_s == 1);
+  CHECK(c.relay.dns_servers.size() == 2);
 }
 
 TEST_CASE("relay errors name the key", "[config][relay]") {
@@ -56,4 +60,8 @@ TEST_CASE("relay errors name the key", "[config][relay]") {
   CHECK_THAT(RelayError(R"({"relay": {"minimal_backoff_s": 500, "maximal_backoff_s": 400}})"),
              Catch::Contains("relay.maximal_backoff_s"));
   CHECK_THAT(RelayError(R"({"relay": {"max_per_destination": 0}})"), Catch::Contains("relay.max_per_destination"));
+  CHECK_THAT(RelayError(R"({"relay": {"dns_servers": ["dns.test:53"]}})"), Catch::Contains("relay.dns_servers"));
+  CHECK_THAT(RelayError(R"({"relay": {"dns_servers": ["127.0.0.1"]}})"), Catch::Contains("relay.dns_servers"));
+  CHECK_THAT(RelayError(R"({"relay": {"mx_port": 0}})"), Catch::Contains("relay.mx_port"));
+  CHECK_THAT(RelayError(R"({"relay": {"dns": "yes"}})"), Catch::Contains("relay.dns"));
 }
