@@ -390,6 +390,7 @@ Status ParseRelay(const json& j, RelayConfig* c) {
   MN_TRY(r.Uint("max_reply_line_length", &c->max_reply_line_length, 512, 65536));
   MN_TRY(r.Uint("max_reply_lines", &c->max_reply_lines, 1, 10000));
   MN_TRY(r.Uint("max_queued_messages", &c->max_queued_messages, 1, 10000000));
+  MN_TRY(r.Uint("max_received_headers", &c->max_received_headers, 1, 1000));
   if (c->maximal_backoff_s < c->minimal_backoff_s) {
     return Status::Invalid("relay.maximal_backoff_s: must not be below relay.minimal_backoff_s");
   }

@@ -152,6 +152,8 @@ struct RelayConfig {
   uint32_t max_reply_lines = 100;
   // Queued messages held at once; beyond: 452 4.3.1 for new relay mail.
   uint32_t max_queued_messages = 100000;
+  // More Received headers than this: a mail loop, bounced 554 5.4.6.
+  uint32_t max_received_headers = 25;
 };
 
 struct UserConfig {

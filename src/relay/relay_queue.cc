@@ -8,6 +8,7 @@
 
 #include "base/cidr.h"
 #include "relay/dsn.h"
+#include "relay/hop_count.h"
 #include "relay/relay_attempt.h"
 #include "store/maildir_name.h"
 #include "uv/pool_job.h"
@@ -287,6 +288,14 @@ void RelayQueue::ReadAndLaunch(const std::shared_ptr<AttemptCtx>& ctx) {
                Release(ctx);
                Schedule(0);
                return;
+             }
+             size_t hops = CountReceivedHeaders(*msg);
+             if (hops > cfg_.max_received_headers) {  // a loop: never forward it again
+               Release(ctx);
+               return ApplyLocal(entries_.at(ctx->id).get(), ctx->rcpts,
+                                 fmt::format("554 5.4.6 Too many hops: {} Received headers (more than {}), mail loop?",
+                                             hops, cfg_.max_received_headers),
+                                 true);
              }
              ctx->message = msg;
              Launch(ctx);

@@ -62,3 +62,23 @@ def test_expired_deferral_is_returned_to_the_sender(mailnest_factory):
     assert "Remote-MTA" not in r
     assert "status=deferred" in a.logs() and "status=expired" in a.logs()
     wait_for(lambda: not queue_files(a), what="queue empty")
+
+
+def test_mail_loop_is_bounced_not_forwarded(mailnest_factory):
+    b = next_hop(mailnest_factory)
+    a = mailnest_factory(name="a", **relay_overrides(b.smtp_port))
+    hops = "".join(f"Received: from hop{i}.test by hop{i + 1}.test; Mon, 7 Dec 2026 10:00:00 +0000\r\n"
+                   for i in range(24))
+    with smtplib.SMTP("127.0.0.1", a.smtp_port, timeout=10) as s:
+        # 24 + ours = 25 Received headers: still forwarded.
+        s.sendmail("alice@example.test", ["bob@b.test"], f"{hops}Subject: at-limit\r\n\r\nx\r\n".encode())
+        # 25 + ours = 26: a loop.
+        s.sendmail("alice@example.test", ["bob@b.test"],
+                   f"{hops}Received: one more\r\nSubject: looping\r\n\r\nx\r\n".encode())
+    wait_for(lambda: user_has(b, "bob", b"Subject: at-limit"), what="the message at the limit")
+    wait_for(lambda: user_has(a, "alice", b"multipart/report"), what="the loop bounce")
+    blocks = report(a.all_messages("alice")[0].read_bytes())
+    assert blocks[1]["Status"] == "5.4.6"
+    assert blocks[1]["Diagnostic-Code"].startswith("smtp; 554 5.4.6 Too many hops")
+    wait_for(lambda: not queue_files(a), what="queue empty")
+    assert not user_has(b, "bob", b"Subject: looping")

@@ -54,3 +54,18 @@ TEST_CASE("DSN status of a stored reply", "[relay][dsn]") {
 
 }  // namespace
 }  // namespace mailnest
+
+#include "relay/hop_count.h"
+
+namespace mailnest {
+namespace {
+
+TEST_CASE("Received headers are counted in the header section only", "[relay][loop]") {
+  CHECK(CountReceivedHeaders("Received: a\nreceived: b\nRECEIVED:c\nSubject: x\n\nReceived: body\n") == 3);
+  CHECK(CountReceivedHeaders("Subject: no\n\n") == 0);
+  CHECK(CountReceivedHeaders("X-Received: no\nReceived-SPF: no\n\n") == 0);
+  CHECK(CountReceivedHeaders("") == 0);
+}
+
+}  // namespace
+}  // namespace mailnest
