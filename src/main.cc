@@ -6,6 +6,7 @@
 //   mailnest --check-config [--config FILE]
 //   mailnest passwd            (password on stdin → crypt hash on stdout)
 //   mailnest mailboxes [--config FILE]
+//   mailnest queue [--config FILE]   (the relay queue, read-only)
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
@@ -16,6 +17,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -30,6 +32,7 @@
 #include "http/http_service.h"
 #include "http/readiness.h"
 #include "pop3/pop3_server.h"
+#include "relay/queue_store.h"
 #include "relay/relay_queue.h"
 #include "smtp/smtp_server.h"
 #include "store/delivery_journal.h"
@@ -47,7 +50,8 @@ constexpr const char* kUsage =
     "                [--mail-root DIR] [--require-non-root] [--http-listen ADDR:PORT|off]\n"
     "       mailnest --check-config [--config FILE]\n"
     "       mailnest passwd        read a password on stdin, print its crypt(3) hash\n"
-    "       mailnest mailboxes [--config FILE]\n";
+    "       mailnest mailboxes [--config FILE]\n"
+    "       mailnest queue [--config FILE]   list the relay queue (docs/RELAY.md)\n";
 
 struct Args {
   std::string command = "run";  // run | check | passwd | mailboxes
@@ -82,7 +86,7 @@ bool ParseArgs(int argc, char** argv, Args* a, std::string* err) {
       if (!value(&a->mail_root)) return false;
     } else if (arg == "--require-non-root") {
       a->require_non_root = true;
-    } else if (arg == "passwd" || arg == "mailboxes") {
+    } else if (arg == "passwd" || arg == "mailboxes" || arg == "queue") {
       a->command = arg;
     } else if (arg == "--help" || arg == "-h") {
       a->command = "help";
@@ -153,6 +157,35 @@ int RunMailboxes(const Config& config) {
   }
   fmt::print("{:<24} {:>10} {:>14}\n", "MAILBOX", "MESSAGES", "OCTETS");
   for (const auto& b : boxes) fmt::print("{:<24} {:>10} {:>14}\n", b.name, b.messages, b.octets);
+  return 0;
+}
+
+// The relay queue as its envelopes say, read-only (safe beside a running
+// instance): one line per recipient.
+int RunQueue(const Config& config) {
+  QueueFiles q;
+  q.dir = config.relay.queue_dir.empty() ? config.mail_root + "/.queue" : config.relay.queue_dir;
+  std::vector<QueueEnvelope> envs;
+  if (Status s = ListQueued(q, &envs); !s.ok()) {
+    fmt::print(stderr, "mailnest queue: {}\n", s.message());
+    return 1;
+  }
+  fmt::print("{:<28} {:<8} {:>8} {:<20} {:<28} {}\n", "ID", "STATE", "ATTEMPTS", "NEXT TRY (UTC)", "SENDER -> RECIPIENT",
+             "LAST REPLY");
+  for (const QueueEnvelope& e : envs) {
+    for (const QueueRecipient& r : e.recipients) {
+      char when[32] = "-";
+      if (r.state == RcptState::kQueued && r.next_try > 0) {
+        time_t t = static_cast<time_t>(r.next_try);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+      }
+      fmt::print("{:<28} {:<8} {:>8} {:<20} <{}> -> <{}> {}\n", e.id, RcptStateName(r.state), r.attempts, when,
+                 e.sender, r.address, r.last_reply);
+    }
+  }
+  fmt::print("{} message(s) in {}\n", envs.size(), q.dir);
   return 0;
 }
 
@@ -465,5 +498,6 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (args.command == "mailboxes") return RunMailboxes(config);
+  if (args.command == "queue") return RunQueue(config);
   return RunServers(config, args.require_non_root);
 }

@@ -38,6 +38,10 @@ Status RewriteEnvelope(const QueueFiles& q, const QueueEnvelope& env);
 Status RemoveQueued(const QueueFiles& q, const std::string& id);
 Status ReadQueuedMessage(const QueueFiles& q, const std::string& id, uint64_t max_size, std::string* out);
 
+// Read-only listing for `mailnest queue` (safe beside a running instance:
+// it changes nothing; an envelope being replaced is read whole or skipped).
+Status ListQueued(const QueueFiles& q, std::vector<QueueEnvelope>* out);
+
 // Everything queued, for the start. Half-written files and orphan
 // messages are removed; an envelope that does not decode is renamed to
 // "<id>.env.bad" and reported in *problems (never silently dropped).

@@ -283,11 +283,15 @@ void RelayQueue::ReadAndLaunch(const std::shared_ptr<AttemptCtx>& ctx) {
   const std::string id = ctx->id;
   StartJob([files, id, msg, status, max] { *status = ReadQueuedMessage(files, id, max, msg.get()); },
            [this, ctx, msg, status] {
-             if (stopping_ || !entries_.count(ctx->id) || !status->ok()) {
-               if (!status->ok()) log_->Error(ctx->id, "relay: cannot read the queued message: {}", status->message());
+             if (stopping_ || !entries_.count(ctx->id)) {
                Release(ctx);
-               Schedule(0);
-               return;
+               return Schedule(0);
+             }
+             if (!status->ok()) {  // deferred like any failure: no retry loop on a bad file
+               log_->Error(ctx->id, "relay: cannot read the queued message: {}", status->message());
+               Release(ctx);
+               return ApplyLocal(entries_.at(ctx->id).get(), ctx->rcpts,
+                                 "4.3.0 cannot read the queued message: " + status->message(), false);
              }
              size_t hops = CountReceivedHeaders(*msg);
              if (hops > cfg_.max_received_headers) {  // a loop: never forward it again

@@ -139,3 +139,19 @@ def _listening(port):
             return True
     except OSError:
         return False
+
+
+def test_queue_command_lists_a_deferred_recipient(mailnest_factory):
+    port = free_port()
+    a = mailnest_factory(name="a", **relay_overrides(port, minimal_backoff_s=300, maximal_backoff_s=300))
+    assert send(a, ["bob@b.test"], "listed") == {}
+    wait_for(lambda: "status=deferred" in a.logs(), what="a deferral")
+    out = subprocess.run([str(a.proc.args[0]), "queue", "--config", str(a.config_path)], capture_output=True,
+                         text=True, timeout=10)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].split()[:3] == ["ID", "STATE", "ATTEMPTS"]
+    row = lines[1].split()
+    assert row[1:3] == ["queued", "1"]
+    assert "<alice@example.test> -> <bob@b.test> 4.4.1 connect to 127.0.0.1[127.0.0.1]" in lines[1]
+    assert lines[-1].startswith("1 message(s) in ")
