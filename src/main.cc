@@ -6,6 +6,7 @@
 //   mailnest --check-config [--config FILE]
 //   mailnest passwd            (password on stdin → crypt hash on stdout)
 //   mailnest mailboxes [--config FILE]
+//   mailnest queue [--config FILE]   (the relay queue, read-only)
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
@@ -16,6 +17,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -30,6 +32,8 @@
 #include "http/http_service.h"
 #include "http/readiness.h"
 #include "pop3/pop3_server.h"
+#include "relay/queue_store.h"
+#include "relay/relay_queue.h"
 #include "smtp/smtp_server.h"
 #include "store/delivery_journal.h"
 #include "store/fs_env.h"
@@ -46,7 +50,8 @@ constexpr const char* kUsage =
     "                [--mail-root DIR] [--require-non-root] [--http-listen ADDR:PORT|off]\n"
     "       mailnest --check-config [--config FILE]\n"
     "       mailnest passwd        read a password on stdin, print its crypt(3) hash\n"
-    "       mailnest mailboxes [--config FILE]\n";
+    "       mailnest mailboxes [--config FILE]\n"
+    "       mailnest queue [--config FILE]   list the relay queue (docs/RELAY.md)\n";
 
 struct Args {
   std::string command = "run";  // run | check | passwd | mailboxes
@@ -81,7 +86,7 @@ bool ParseArgs(int argc, char** argv, Args* a, std::string* err) {
       if (!value(&a->mail_root)) return false;
     } else if (arg == "--require-non-root") {
       a->require_non_root = true;
-    } else if (arg == "passwd" || arg == "mailboxes") {
+    } else if (arg == "passwd" || arg == "mailboxes" || arg == "queue") {
       a->command = arg;
     } else if (arg == "--help" || arg == "-h") {
       a->command = "help";
@@ -152,6 +157,35 @@ int RunMailboxes(const Config& config) {
   }
   fmt::print("{:<24} {:>10} {:>14}\n", "MAILBOX", "MESSAGES", "OCTETS");
   for (const auto& b : boxes) fmt::print("{:<24} {:>10} {:>14}\n", b.name, b.messages, b.octets);
+  return 0;
+}
+
+// The relay queue as its envelopes say, read-only (safe beside a running
+// instance): one line per recipient.
+int RunQueue(const Config& config) {
+  QueueFiles q;
+  q.dir = config.relay.queue_dir.empty() ? config.mail_root + "/.queue" : config.relay.queue_dir;
+  std::vector<QueueEnvelope> envs;
+  if (Status s = ListQueued(q, &envs); !s.ok()) {
+    fmt::print(stderr, "mailnest queue: {}\n", s.message());
+    return 1;
+  }
+  fmt::print("{:<28} {:<8} {:>8} {:<20} {:<28} {}\n", "ID", "STATE", "ATTEMPTS", "NEXT TRY (UTC)", "SENDER -> RECIPIENT",
+             "LAST REPLY");
+  for (const QueueEnvelope& e : envs) {
+    for (const QueueRecipient& r : e.recipients) {
+      char when[32] = "-";
+      if (r.state == RcptState::kQueued && r.next_try > 0) {
+        time_t t = static_cast<time_t>(r.next_try);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+      }
+      fmt::print("{:<28} {:<8} {:>8} {:<20} <{}> -> <{}> {}\n", e.id, RcptStateName(r.state), r.attempts, when,
+                 e.sender, r.address, r.last_reply);
+    }
+  }
+  fmt::print("{} message(s) in {}\n", envs.size(), q.dir);
   return 0;
 }
 
@@ -262,6 +296,21 @@ int RunServers(Config config, bool require_non_root) {
     if (config.smtp.listen.enabled && config.store.fsync && config.store.journal) {
       journal = OpenJournal(loop.get(), config, &smtp_log);  // null: per-file fsync (logged)
     }
+    // The relay queue (off unless relay.enabled): re-read before anything
+    // listens, so what a previous run accepted is delivered.
+    std::unique_ptr<RelayQueue> relay;
+    if (config.relay.enabled && config.smtp.listen.enabled) {
+      StoreOptions store;
+      store.mail_root = config.mail_root;
+      store.hostname = config.hostname;
+      store.fsync = config.store.fsync;
+      store.journal = journal.get();
+      relay = std::make_unique<RelayQueue>(loop.get(), config, &smtp_log, store);
+      if (Status s = relay->Load(); !s.ok()) {
+        fmt::print(stderr, "mailnest: {}\n", s.message());
+        return 1;
+      }
+    }
     std::unique_ptr<SmtpServer> smtp;
     std::unique_ptr<Pop3Server> pop3;
     std::unique_ptr<HttpService> http;
@@ -273,7 +322,7 @@ int RunServers(Config config, bool require_non_root) {
       }
     }
     if (config.smtp.listen.enabled) {
-      smtp = std::make_unique<SmtpServer>(loop.get(), config, &smtp_log, journal.get());
+      smtp = std::make_unique<SmtpServer>(loop.get(), config, &smtp_log, journal.get(), relay.get());
       Status s = smtp->Start();
       if (!s.ok()) {
         fmt::print(stderr, "mailnest: smtp: {}\n", s.message());
@@ -327,6 +376,7 @@ int RunServers(Config config, bool require_non_root) {
       SmtpServer* smtp;
       Pop3Server* pop3;
       HttpService* http;
+      RelayQueue* relay;
       DeliveryJournal* journal;  // closed after both servers are done
       int pending = 0;      // server shutdowns still running
       int open_handles = 2;  // signal handles not yet closed
@@ -352,6 +402,7 @@ int RunServers(Config config, bool require_non_root) {
     st->smtp = smtp.get();
     st->pop3 = pop3.get();
     st->http = http.get();
+    st->relay = relay.get();
     st->journal = journal.get();
     auto on_signal = [](uv_signal_t* h, int) {
       auto* s = static_cast<SignalState*>(h->data);
@@ -363,7 +414,8 @@ int RunServers(Config config, bool require_non_root) {
         if (DeliveryJournal* j = std::exchange(s->journal, nullptr)) return j->Close([s] { s->CloseHandles(); });
         s->CloseHandles();
       };
-      s->pending = (s->smtp ? 1 : 0) + (s->pop3 ? 1 : 0) + (s->http ? 1 : 0);
+      s->pending = (s->smtp ? 1 : 0) + (s->pop3 ? 1 : 0) + (s->http ? 1 : 0) + (s->relay ? 1 : 0);
+      if (s->relay) s->relay->Shutdown(close_signals);
       if (s->smtp) s->smtp->Shutdown(close_signals);
       if (s->pop3) s->pop3->Shutdown(close_signals);
       if (s->http) s->http->Shutdown(close_signals);
@@ -379,10 +431,12 @@ int RunServers(Config config, bool require_non_root) {
     uv_signal_start(&st->sigint, on_signal, SIGINT);
     uv_signal_start(&st->sigterm, on_signal, SIGTERM);
 
+    if (relay) relay->Start();
     loop.Run();
     http.reset();  // disposes h2o's context: after the loop stopped
     pop3.reset();
     smtp.reset();
+    relay.reset();
   }
   store_startup.reset();
   smtp_log.Info("", "mailnest stopped");
@@ -444,5 +498,6 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (args.command == "mailboxes") return RunMailboxes(config);
+  if (args.command == "queue") return RunQueue(config);
   return RunServers(config, args.require_non_root);
 }

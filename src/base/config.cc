@@ -318,6 +318,107 @@ std::vector<std::string> Config::ResolveLocal(const std::string& local_part) con
   return {};
 }
 
+namespace {
+
+// "host:port" with a non-empty host (name, IPv4, or [IPv6]) and port 1..65535.
+bool IsHostPort(const std::string& v) {
+  size_t colon = v.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == v.size() || colon + 6 < v.size()) return false;
+  std::string host = v.substr(0, colon);
+  if (host.front() == '[') {
+    if (host.size() < 3 || host.back() != ']') return false;
+  } else if (!IsValidHostname(host)) {
+    return false;
+  }
+  uint32_t port = 0;
+  for (size_t i = colon + 1; i < v.size(); ++i) {
+    if (v[i] < '0' || v[i] > '9') return false;
+    port = port * 10 + static_cast<uint32_t>(v[i] - '0');
+  }
+  return port >= 1 && port <= 65535;
+}
+
+Status ParseRelay(const json& j, RelayConfig* c) {
+  ObjectReader r(j, "relay");
+  MN_TRY(r.CheckIsObject());
+  MN_TRY(r.Bool("enabled", &c->enabled));
+  if (const json* n = r.Take("networks")) {
+    if (!n->is_array()) return Status::Invalid("relay.networks: must be a list of CIDR strings");
+    c->network_texts.clear();
+    for (const auto& x : *n) {
+      if (!x.is_string()) return Status::Invalid("relay.networks: must be a list of CIDR strings");
+      c->network_texts.push_back(x.get<std::string>());
+    }
+  }
+  MN_TRY(r.String("queue_dir", &c->queue_dir));
+  if (const json* t = r.Take("transport")) {
+    if (!t->is_object()) return Status::Invalid("relay.transport: must be an object {\"domain\": \"host:port\"}");
+    for (auto it = t->begin(); it != t->end(); ++it) {
+      std::string domain = Lower(it.key());
+      if (!IsValidHostname(domain) || !it.value().is_string() || !IsHostPort(it.value().get<std::string>())) {
+        return Status::Invalid(fmt::format("relay.transport.{}: must map a domain to \"host:port\"", it.key()));
+      }
+      c->transport[domain] = it.value().get<std::string>();
+    }
+  }
+  MN_TRY(r.String("smarthost", &c->smarthost));
+  if (!c->smarthost.empty() && !IsHostPort(c->smarthost)) {
+    return Status::Invalid("relay.smarthost: must be \"host:port\" (or \"\" for none)");
+  }
+  MN_TRY(r.Bool("dns", &c->dns));
+  if (const json* d = r.Take("dns_servers")) {
+    if (!d->is_array()) return Status::Invalid("relay.dns_servers: must be a list of \"ip:port\" strings");
+    c->dns_servers.clear();
+    for (const auto& x : *d) {
+      std::string v = x.is_string() ? x.get<std::string>() : std::string();
+      size_t colon = v.rfind(':');
+      std::string host = colon == std::string::npos ? std::string() : v.substr(0, colon);
+      if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+      Cidr ip;
+      if (!IsHostPort(v) || host.find('/') != std::string::npos || !ParseCidr(host, &ip)) {
+        return Status::Invalid("relay.dns_servers: must be a list of \"ip:port\" strings (e.g. \"127.0.0.1:5353\")");
+      }
+      c->dns_servers.push_back(v);
+    }
+  }
+  MN_TRY(r.Uint("dns_timeout_ms", &c->dns_timeout_ms, 10, 60000));
+  MN_TRY(r.Uint("mx_port", &c->mx_port, 1, 65535));
+  MN_TRY(r.Uint("minimal_backoff_s", &c->minimal_backoff_s, 1, 86400));
+  MN_TRY(r.Uint("maximal_backoff_s", &c->maximal_backoff_s, 1, 864000));
+  MN_TRY(r.Uint("max_queue_lifetime_s", &c->max_queue_lifetime_s, 1, 8640000));
+  MN_TRY(r.Uint("max_connections", &c->max_connections, 1, 10000));
+  MN_TRY(r.Uint("max_per_destination", &c->max_per_destination, 1, 10000));
+  MN_TRY(r.Uint("connect_timeout_s", &c->connect_timeout_s, 1, 3600));
+  MN_TRY(r.Uint("greeting_timeout_s", &c->greeting_timeout_s, 1, 3600));
+  MN_TRY(r.Uint("command_timeout_s", &c->command_timeout_s, 1, 3600));
+  MN_TRY(r.Uint("data_init_timeout_s", &c->data_init_timeout_s, 1, 3600));
+  MN_TRY(r.Uint("data_block_timeout_s", &c->data_block_timeout_s, 1, 3600));
+  MN_TRY(r.Uint("data_term_timeout_s", &c->data_term_timeout_s, 1, 3600));
+  MN_TRY(r.Uint("max_reply_line_length", &c->max_reply_line_length, 512, 65536));
+  MN_TRY(r.Uint("max_reply_lines", &c->max_reply_lines, 1, 10000));
+  MN_TRY(r.Uint("max_queued_messages", &c->max_queued_messages, 1, 10000000));
+  MN_TRY(r.Uint("max_received_headers", &c->max_received_headers, 1, 1000));
+  if (c->maximal_backoff_s < c->minimal_backoff_s) {
+    return Status::Invalid("relay.maximal_backoff_s: must not be below relay.minimal_backoff_s");
+  }
+  return r.CheckNoUnknownKeys();
+}
+
+// relay.networks (defaults included) → parsed prefixes.
+Status ParseRelayNetworks(RelayConfig* c) {
+  c->networks.clear();
+  for (const std::string& t : c->network_texts) {
+    Cidr n;
+    if (!ParseCidr(t, &n)) {
+      return Status::Invalid(fmt::format("relay.networks: \"{}\" is not an address or CIDR prefix", t));
+    }
+    c->networks.push_back(n);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status ParseConfig(const std::string& text, Config* c) {
   json j;
   try {
@@ -354,6 +455,8 @@ Status ParseConfig(const std::string& text, Config* c) {
   if (const json* s = r.Take("store")) MN_TRY(ParseStore(*s, &c->store));
   if (const json* a = r.Take("run_as")) MN_TRY(ParseRunAs(*a, &c->run_as));
   if (const json* h = r.Take("http")) MN_TRY(ParseHttp(*h, &c->http));
+  if (const json* rl = r.Take("relay")) MN_TRY(ParseRelay(*rl, &c->relay));
+  MN_TRY(ParseRelayNetworks(&c->relay));
   r.Take("_comment");  // free-text documentation allowed at top level
   MN_TRY(r.CheckNoUnknownKeys());
   if (!c->smtp.listen.enabled && !c->pop3.listen.enabled) {

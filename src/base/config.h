@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "base/cidr.h"
 #include "base/status.h"
 
 namespace mailnest {
@@ -123,6 +124,47 @@ struct RunAsConfig {
   std::string group;  // "" = the user's primary group
 };
 
+// Store-and-forward relay (src/relay/, docs/RELAY.md). Off by default:
+// every non-local recipient gets 550 5.7.1 as before.
+struct RelayConfig {
+  bool enabled = false;
+  // Clients allowed to relay (textual CIDRs, parsed into networks).
+  std::vector<std::string> network_texts{"127.0.0.0/8", "::1/128"};
+  std::vector<Cidr> networks;  // filled by ParseConfig (defaults included)
+  std::string queue_dir;       // "" = <mail_root>/.queue
+  // Routing: "domain" → "host:port" (labs without DNS), then the smarthost.
+  std::map<std::string, std::string> transport;
+  std::string smarthost;  // "host:port", "" = none
+  // Otherwise the domain's MX (c-ares). dns false: such recipients wait
+  // (4.4.3 no route) until the lifetime ends.
+  bool dns = true;
+  std::vector<std::string> dns_servers;  // "ip:port"; empty = /etc/resolv.conf
+  uint32_t dns_timeout_ms = 5000;        // per query try (two tries)
+  int mx_port = 25;                      // port on MX hosts (labs: another)
+  // Retry schedule (Postfix's names and defaults): next try = now +
+  // clamp(message age, minimal, maximal); older than the lifetime → bounce.
+  uint32_t minimal_backoff_s = 300;
+  uint32_t maximal_backoff_s = 4000;
+  uint32_t max_queue_lifetime_s = 432000;
+  // Outbound connections in all, and to one destination (host:port).
+  uint32_t max_connections = 20;
+  uint32_t max_per_destination = 4;
+  // RFC 5321 §4.5.3.2 client timeouts (connect: Postfix's 30 s).
+  uint32_t connect_timeout_s = 30;
+  uint32_t greeting_timeout_s = 300;
+  uint32_t command_timeout_s = 300;    // EHLO/HELO, MAIL, RCPT, QUIT
+  uint32_t data_init_timeout_s = 120;  // the 354
+  uint32_t data_block_timeout_s = 180; // while the body is being sent
+  uint32_t data_term_timeout_s = 600;  // the reply to the final dot
+  // Longest reply line read from a next hop, and lines in one reply.
+  uint32_t max_reply_line_length = 4096;
+  uint32_t max_reply_lines = 100;
+  // Queued messages held at once; beyond: 452 4.3.1 for new relay mail.
+  uint32_t max_queued_messages = 100000;
+  // More Received headers than this: a mail loop, bounced 554 5.4.6.
+  uint32_t max_received_headers = 25;
+};
+
 struct UserConfig {
   std::string password_hash;  // crypt(3) hash; "" = cannot log in to POP3
 };
@@ -142,6 +184,7 @@ struct Config {
   StoreConfig store;
   RunAsConfig run_as;
   HttpConfig http;
+  RelayConfig relay;
 
   // Resolves a local part to the mailbox owners (a user, or an alias's
   // users). Empty when unknown. Case-insensitive on the local part.

@@ -79,6 +79,31 @@ int Connection::Accept(uv_stream_t* server) {
   return 0;
 }
 
+void Connection::Connect(const sockaddr* addr, std::function<void(int status)> done) {
+  on_connect_ = std::move(done);
+  connect_req_.data = this;
+  int r = uv_tcp_connect(&connect_req_, &tcp_, addr, [](uv_connect_t* req, int status) {
+    auto* self = static_cast<Connection*>(req->data);
+    auto cb = std::move(self->on_connect_);
+    self->on_connect_ = nullptr;
+    if (self->closing_) return;  // UV_ECANCELED after Close(): nobody waits
+    if (status == 0) {
+      uv_tcp_nodelay(&self->tcp_, 1);
+      self->peer_ = PeerName(&self->tcp_);
+      self->ResumeReading();
+    } else {
+      self->Close();
+    }
+    if (cb) cb(status);
+  });
+  if (r != 0) {
+    auto cb = std::move(on_connect_);
+    on_connect_ = nullptr;
+    Close();
+    if (cb) cb(r);
+  }
+}
+
 void Connection::OnAlloc(uv_handle_t*, size_t, uv_buf_t* buf) {
   buf->base = g_read_buffer;
   buf->len = sizeof g_read_buffer;

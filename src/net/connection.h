@@ -26,6 +26,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -56,6 +57,11 @@ class Connection {
   // Accepts from a listening socket and starts reading. On failure the
   // connection closes itself (OnClosed follows) and the error is returned.
   int Accept(uv_stream_t* server);
+
+  // The client side (the relay): connects to addr; once connected, reading
+  // starts and done(0) runs; on failure done(error) runs and the connection
+  // closes itself (OnClosed follows). done never runs after Close().
+  void Connect(const sockaddr* addr, std::function<void(int status)> done);
 
   // How long a closing connection keeps reading (and discarding) after its
   // FIN, waiting for the peer's: see CloseAfterWrite().
@@ -117,7 +123,9 @@ class Connection {
   Handler* handler_;
   uv_tcp_t tcp_;
   uv_timer_t timer_;
-  uv_shutdown_t shutdown_req_;  // in flight only while lingering_
+  uv_shutdown_t shutdown_req_;
+  uv_connect_t connect_req_;  // in flight only while connecting
+  std::function<void(int)> on_connect_;  // in flight only while lingering_
   uint64_t deadline_ = 0;   // uv_now() at which the idle timeout expires; 0: none
   uint64_t armed_for_ = 0;  // uv_now() at which timer_ fires; 0: not armed
   std::string out_;

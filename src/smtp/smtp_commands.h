@@ -53,6 +53,7 @@ struct SmtpCommandArgs {
   SmtpMailArgs mail;
   SmtpRcptArgs rcpt;
   std::vector<std::string> mailboxes;  // RCPT: the resolved local mailboxes
+  bool relay = false;                  // RCPT: a non-local recipient the client may relay to
 };
 
 struct SmtpCommand {

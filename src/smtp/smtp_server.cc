@@ -36,7 +36,7 @@ class TurnAway final : public Connection::Handler {
 struct SmtpServer::Impl {
   class Client;
 
-  Impl(uv_loop_t* loop_in, const Config& config_in, Logger* log_in, DeliveryJournal* journal);
+  Impl(uv_loop_t* loop_in, const Config& config_in, Logger* log_in, DeliveryJournal* journal, RelayQueue* relay);
   ~Impl();
 
   void OnConnection(uv_stream_t* server);
@@ -125,7 +125,7 @@ class SmtpServer::Impl::Client final : public Connection::Handler, public SmtpSe
 };
 
 SmtpServer::Impl::Impl(uv_loop_t* loop_in, const Config& config_in, Logger* log_in,
-                       DeliveryJournal* journal)
+                       DeliveryJournal* journal, RelayQueue* relay)
     : loop(loop_in),
       config(config_in),
       log(log_in),
@@ -133,6 +133,7 @@ SmtpServer::Impl::Impl(uv_loop_t* loop_in, const Config& config_in, Logger* log_
       reaper(new ReapTimer{{}, this}),
       grace(new ReapTimer{{}, this}) {
   ctx.loop = loop;
+  ctx.relay = relay;
   ctx.config = &config;
   ctx.log = log;
   ctx.store.mail_root = config.mail_root;
@@ -237,8 +238,9 @@ void SmtpServer::Impl::EndGrace() {
   for (Client* c : live) c->session().ShutdownNow();
 }
 
-SmtpServer::SmtpServer(uv_loop_t* loop, const Config& config, Logger* log, DeliveryJournal* journal)
-    : impl_(std::make_unique<Impl>(loop, config, log, journal)) {}
+SmtpServer::SmtpServer(uv_loop_t* loop, const Config& config, Logger* log, DeliveryJournal* journal,
+                       RelayQueue* relay)
+    : impl_(std::make_unique<Impl>(loop, config, log, journal, relay)) {}
 
 SmtpServer::~SmtpServer() = default;
 

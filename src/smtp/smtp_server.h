@@ -14,12 +14,15 @@
 namespace mailnest {
 
 class DeliveryJournal;
+class RelayQueue;
 
 class SmtpServer {
  public:
   // journal: optional group-commit durability for small messages
-  // (store/delivery_journal.h); it must outlive the server.
-  SmtpServer(uv_loop_t* loop, const Config& config, Logger* log, DeliveryJournal* journal = nullptr);
+  // (store/delivery_journal.h); it must outlive the server. relay:
+  // optional store-and-forward queue (relay/relay_queue.h), likewise.
+  SmtpServer(uv_loop_t* loop, const Config& config, Logger* log, DeliveryJournal* journal = nullptr,
+             RelayQueue* relay = nullptr);
   ~SmtpServer();
 
   Status Start();          // bind + listen on config.smtp.listen

@@ -1,6 +1,7 @@
 #include "smtp/smtp_session.h"
 #include "base/live_hooks.h"
 #include "base/metrics.h"
+#include "relay/relay_queue.h"
 
 #include <fmt/format.h>
 
@@ -340,6 +341,12 @@ bool SmtpSession::CheckRcpt(SmtpCommandArgs& args) {
   }
   const Config& config = *ctx_.config;
   if (!args.rcpt.postmaster && !config.local_domains.count(Lower(args.rcpt.recipient.domain))) {
+    // relay.enabled and the client in relay.networks: queue it for the
+    // next hop (docs/RELAY.md); everyone else: 550 5.7.1 as always.
+    if (ctx_.relay && ctx_.relay->MayRelay(peer_ip_)) {
+      args.relay = true;
+      return true;
+    }
     Reply(SmtpReplyId::kRelayDenied);
     return false;
   }
@@ -388,6 +395,10 @@ void SmtpSession::ProceedMail(SmtpCommandArgs& args) {
 
 void SmtpSession::ProceedRcpt(SmtpCommandArgs& args) {
   recipients_.push_back(args.rcpt.recipient.text);
+  if (args.relay) {
+    const std::string& r = args.rcpt.recipient.text;
+    if (std::find(relay_rcpts_.begin(), relay_rcpts_.end(), r) == relay_rcpts_.end()) relay_rcpts_.push_back(r);
+  }
   for (std::string& m : args.mailboxes) {
     if (std::find(mailboxes_.begin(), mailboxes_.end(), m) == mailboxes_.end()) mailboxes_.push_back(std::move(m));
   }
@@ -435,9 +446,16 @@ void SmtpSession::BeginBody() {
   decoder_.emplace(cfg_.max_message_size, cfg_.max_text_line_length,
                    cfg_.bare_newline == BareNewlinePolicy::kNormalize ? BareNewline::kNormalize
                                                                        : BareNewline::kReject);
+  relaying_ = !relay_rcpts_.empty();
+  if (relaying_) relay_id_ = RelayQueue::NewId();
+  if (mailboxes_.empty()) {  // only relayed recipients
+    relay_body_ = TraceHeaders(relay_id_);
+    return;
+  }
   delivery_ = std::make_unique<MaildirDelivery>(ctx_.loop, ctx_.store);
   delivery_->Begin(mailboxes_);
   delivery_->AppendHeader(TraceHeaders(delivery_->id()));
+  if (relaying_) relay_body_ = TraceHeaders(delivery_->id());
   delivery_->SetOnDrained([this] {
     if (!spill_paused_) return;
     spill_paused_ = false;
@@ -453,7 +471,8 @@ void SmtpSession::FeedBody(const char* data, size_t len) {
   if (refused) {
     AbortDelivery();  // nothing of a refused message is kept; read on to the end
   } else if (!chunk_.empty()) {
-    delivery_->Append(chunk_.data(), chunk_.size());
+    if (delivery_) delivery_->Append(chunk_.data(), chunk_.size());
+    if (relaying_) relay_body_.append(chunk_);
   }
   chunk_.clear();
   if (decoder_->done()) {
@@ -481,8 +500,32 @@ void SmtpSession::FinishBody() {
   } else {
     EnterState(SmtpState::kDelivering);
     commit_started_ns_ = uv_hrtime();  // clock_gettime through the vDSO: no syscall
-    delivery_->Commit([this](Status status, const std::string& queue_id) { OnCommitted(status, queue_id); });
+    CommitAll();
   }
+}
+
+void SmtpSession::CommitAll() {
+  commit_status_ = Status::Ok();
+  commit_id_.clear();
+  commits_pending_ = (delivery_ ? 1 : 0) + (relaying_ ? 1 : 0);
+  if (delivery_) {
+    delivery_->Commit([this](Status status, const std::string& id) { OnPartCommitted(status, id); });
+  }
+  if (relaying_) {
+    std::string id = relay_id_;
+    ctx_.relay->Enqueue(relay_id_, sender_, relay_rcpts_, std::move(relay_body_),
+                        [this, id](Status status) { OnPartCommitted(status, id); });
+    relay_body_.clear();
+  }
+}
+
+// Both parts must be safe before the 250: a failed part makes it a 451
+// (a local copy already made stays: a duplicate on retry, never a loss).
+void SmtpSession::OnPartCommitted(const Status& status, const std::string& queue_id) {
+  if (!status.ok() && commit_status_.ok()) commit_status_ = status;
+  if (commit_id_.empty()) commit_id_ = queue_id;
+  if (--commits_pending_ > 0) return;
+  OnCommitted(commit_status_, commit_id_);
 }
 
 void SmtpSession::RejectBody(SmtpReplyId reply, std::string_view why) {
@@ -502,13 +545,14 @@ void SmtpSession::OnCommitted(const Status& status, const std::string& queue_id)
     ++messages_;
     Bump(GlobalMetrics().smtp_messages);
     errors_ = 0;  // like Postfix: the error limit counts errors since the last delivery
-    ctx_.log->Info(id_, "queued as {} from=<{}> nrcpt={} size={} mailboxes={}{}", queue_id, LogSafe(sender_),
+    ctx_.log->Info(id_, "queued as {} from=<{}> nrcpt={} size={} mailboxes={}{}{}", queue_id, LogSafe(sender_),
                    recipients_.size(), decoder_->size(), mailboxes_.size(),
+                   relaying_ ? fmt::format(" relay={} relayed={}", relay_id_, relay_rcpts_.size()) : "",
                    decoder_->bare_lf_lines() ? fmt::format(" bare_lf_lines={}", decoder_->bare_lf_lines()) : "");
     Reply(SmtpReplyId::kQueued, queue_id);
     // After the 250 is written: the HTTP side learns of the message now,
     // not when inotify reports it (no syscall here).
-    if (DeliveryObserver* o = GlobalLiveHooks().delivery) {
+    if (DeliveryObserver* o = GlobalLiveHooks().delivery; o && delivery_) {  // not for relayed-only mail
       o->OnDelivered({mailboxes_, delivery_->final_name(), sender_, recipients_, decoder_->size()});
     }
   } else {
@@ -529,6 +573,9 @@ void SmtpSession::OnCommitted(const Status& status, const std::string& queue_id)
 }
 
 void SmtpSession::AbortDelivery() {
+  relaying_ = false;  // nothing of a refused message is queued either
+  relay_body_.clear();
+  relay_body_.shrink_to_fit();
   if (!delivery_) return;
   delivery_->Abort();
   delivery_.reset();
@@ -570,6 +617,10 @@ void SmtpSession::ResetTransaction() {
   sender_.clear();
   recipients_.clear();
   mailboxes_.clear();
+  relay_rcpts_.clear();
+  relaying_ = false;
+  relay_body_.clear();
+  relay_body_.shrink_to_fit();
 }
 
 void SmtpSession::EndTransaction() {

@@ -46,8 +46,11 @@
 namespace mailnest {
 
 // Shared, read-only for all sessions of one server.
+class RelayQueue;
+
 struct SmtpContext {
   uv_loop_t* loop = nullptr;
+  RelayQueue* relay = nullptr;  // null: relaying is off (550 5.7.1 for non-local domains)
   const Config* config = nullptr;
   Logger* log = nullptr;
   StoreOptions store;
@@ -144,6 +147,10 @@ class SmtpSession {
   void FinishBody();
   void RejectBody(SmtpReplyId reply, std::string_view why);
   void OnCommitted(const Status& status, const std::string& queue_id);
+  // Local delivery and relay queue commit side by side; the reply waits
+  // for both (relay/relay_queue.h).
+  void CommitAll();
+  void OnPartCommitted(const Status& status, const std::string& queue_id);
   void AbortDelivery();
   std::string TraceHeaders(const std::string& queue_id) const;
 
@@ -184,6 +191,13 @@ class SmtpSession {
   std::string sender_;                   // reverse-path mailbox text, "" for <>
   std::vector<std::string> recipients_;  // forward-path texts as accepted
   std::vector<std::string> mailboxes_;   // resolved owners, deduplicated
+  std::vector<std::string> relay_rcpts_;  // non-local recipients to queue for relaying
+  std::string relay_id_;                  // queue id of the relayed copy
+  std::string relay_body_;                // the relayed copy (stored form), bounded by max_message_size
+  bool relaying_ = false;                 // relay_body_ collects this message
+  int commits_pending_ = 0;
+  Status commit_status_;
+  std::string commit_id_;
   std::unique_ptr<MaildirDelivery> delivery_;
   // A committed delivery is kept here and freed on a later loop turn, never
   // inside its own completion callback.

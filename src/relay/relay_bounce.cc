@@ -1,0 +1,119 @@
+// RelayQueue's bounces (docs/RELAY.md "Bounces"): recipients that failed
+// for good are reported to the sender in one RFC 3464 report (relay/dsn.h),
+// delivered into a local sender's mailbox or queued with MAIL FROM:<> for a
+// remote one, before their envelope says "bounced". A bounce is never
+// bounced.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <ctime>
+
+#include "relay/dsn.h"
+#include "relay/relay_queue.h"
+
+namespace mailnest {
+
+namespace {
+
+std::string DomainOf(const std::string& address) {
+  size_t at = address.rfind('@');
+  std::string d = at == std::string::npos ? std::string() : address.substr(at + 1);
+  for (char& c : d) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return d;
+}
+
+int64_t Now() { return static_cast<int64_t>(time(nullptr)); }
+
+}  // namespace
+
+void RelayQueue::Settle(const std::string& id, std::vector<size_t> failed) {
+  Entry* e = entries_.at(id).get();
+  if (failed.empty()) return Persist(id);
+  auto mark = [this, id, failed](bool bounced) {
+    auto it = entries_.find(id);
+    if (it == entries_.end()) return;
+    for (size_t i : failed) {
+      QueueRecipient& r = it->second->env.recipients[i];
+      if (bounced) {
+        r.state = RcptState::kBounced;
+      } else {  // the bounce could not be made: try the recipient again later
+        r.next_try = NextRetry(backoff_, it->second->env.arrival, Now());
+      }
+    }
+    Persist(id);
+  };
+  if (stopping_) return Persist(id);  // failed recipients stay queued; the next run retries them
+  if (e->env.sender.empty()) {
+    log_->Info(id, "no bounce for {} recipient(s): the sender is <> (a bounce is never bounced)", failed.size());
+    return mark(true);
+  }
+  SendBounce(e, failed, [this, id, mark](Status s) {
+    if (!s.ok()) log_->Error(id, "bounce not delivered: {}", s.message());
+    mark(s.ok());
+  });
+}
+
+void RelayQueue::SendBounce(Entry* e, const std::vector<size_t>& failed, std::function<void(Status)> done) {
+  // The original message, for its headers: read off the loop.
+  auto msg = std::make_shared<std::string>();
+  auto status = std::make_shared<Status>();
+  QueueFiles files = files_;
+  const std::string id = e->env.id;
+  uint64_t max = config_.smtp.max_message_size * 2 + 65536;
+  StartJob([files, id, msg, status, max] { *status = ReadQueuedMessage(files, id, max, msg.get()); },
+           [this, id, failed, msg, status, done = std::move(done)]() mutable {
+             auto it = entries_.find(id);
+             if (it == entries_.end()) return done(Status::NotFound("message left the queue"));
+             const QueueEnvelope& env = it->second->env;
+             DsnInput in;
+             in.reporting_mta = config_.hostname;
+             in.queue_id = id;
+             in.sender = env.sender;
+             in.arrival = env.arrival;
+             in.now = Now();
+             in.original = status->ok() ? std::string_view(*msg) : std::string_view();
+             for (size_t i : failed) {
+               const QueueRecipient& r = env.recipients[i];
+               in.recipients.push_back(DsnRecipient{r.address, r.remote_mta, r.last_reply, r.last_attempt});
+             }
+             std::string dsn = ComposeDsn(in);
+             const std::string bounce_id = NewId();
+             log_->Info(id, "sender non-delivery notification: {}", bounce_id);
+             if (config_.local_domains.count(DomainOf(env.sender))) {
+               DeliverLocally(env.sender, std::move(dsn), std::move(done));
+             } else {
+               Enqueue(bounce_id, "", {env.sender}, std::move(dsn), std::move(done));
+             }
+           });
+}
+
+void RelayQueue::DeliverLocally(const std::string& recipient, std::string message, std::function<void(Status)> done) {
+  size_t at = recipient.rfind('@');
+  std::vector<std::string> boxes = config_.ResolveLocal(recipient.substr(0, at));
+  bool ok = !boxes.empty() && std::all_of(boxes.begin(), boxes.end(), IsValidMailboxName);
+  if (!ok) {
+    return done(Status::NotFound(fmt::format("no local mailbox for <{}>", LogSafe(recipient))));
+  }
+  auto d = std::make_unique<MaildirDelivery>(loop_, store_);
+  d->Begin(boxes);
+  d->AppendHeader("Return-Path: <>\n");
+  d->Append(message.data(), message.size());
+  MaildirDelivery* raw = d.get();
+  deliveries_.push_back(std::move(d));
+  ++jobs_;
+  raw->Commit([this, raw, recipient, done = std::move(done)](Status s, const std::string& file_id) {
+    --jobs_;
+    auto it = std::find_if(deliveries_.begin(), deliveries_.end(), [raw](const auto& p) { return p.get() == raw; });
+    if (it != deliveries_.end()) {  // freed on the next Kick, never inside its own callback
+      retired_.push_back(std::move(*it));
+      deliveries_.erase(it);
+    }
+    if (s.ok()) log_->Info("", "bounce delivered to <{}> as {}", LogSafe(recipient), file_id);
+    done(s);
+    MaybeFinishShutdown();
+  });
+}
+
+}  // namespace mailnest

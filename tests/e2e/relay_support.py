@@ -1,0 +1,51 @@
+"""Helpers for the relay tests: two mailnest instances (a relay "a" and a
+next hop "b" for the domain b.test), free ports, waiting."""
+import os
+import socket
+import time
+
+
+def free_port():
+    """A port nothing listens on (bound once by us, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(pred, timeout=15.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+FAST_RETRY = {"minimal_backoff_s": 1, "maximal_backoff_s": 1}
+
+
+def relay_overrides(next_hop_port, **relay):
+    cfg = {"enabled": True, "transport": {"b.test": f"127.0.0.1:{next_hop_port}"}}
+    cfg.update(FAST_RETRY)
+    cfg.update(relay)
+    return {"relay": cfg, "smtp": {"max_connections": 100}}
+
+
+def next_hop(mailnest_factory, port=0, name="b"):
+    """mailnest for b.test; its users are the demo's alice and bob."""
+    return mailnest_factory(name=name, local_domains=["b.test"], smtp={"port": port},
+                            pop3={"enabled": False}, http={"enabled": False})
+
+
+def queue_files(mn):
+    d = mn.mail_root / ".queue"
+    return sorted(p.name for p in d.iterdir()) if d.exists() else []
+
+
+def user_has(mn, user, needle):
+    return any(needle in p.read_bytes() for p in mn.all_messages(user))
+
+
+def sink_available():
+    return os.path.exists("/usr/sbin/smtp-sink")

@@ -1,0 +1,98 @@
+#include "relay/queue_store.h"
+
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+namespace mailnest {
+namespace {
+
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/mailnest-queue-XXXXXX";
+    path_ = mkdtemp(tmpl);
+  }
+  ~TempDir() { std::system(("rm -rf '" + path_ + "'").c_str()); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+bool Exists(const std::string& p) {
+  struct stat st;
+  return ::stat(p.c_str(), &st) == 0;
+}
+
+QueueEnvelope Env(const std::string& id) {
+  QueueEnvelope e;
+  e.id = id;
+  e.arrival = 1700000000;
+  e.sender = "a@a.test";
+  e.size = 6;
+  QueueRecipient r;
+  r.address = "b@b.test";
+  e.recipients.push_back(r);
+  return e;
+}
+
+TEST_CASE("queue store: written, re-read, rewritten, removed", "[relay][queue]") {
+  TempDir tmp;
+  QueueFiles q;
+  q.dir = tmp.path() + "/.queue";
+  REQUIRE(EnsureQueueDir(q).ok());
+  REQUIRE(WriteQueued(q, Env("1.M1P1Q1"), "hello\n").ok());
+  CHECK(Exists(q.dir + "/1.M1P1Q1.msg"));
+  CHECK(Exists(q.dir + "/1.M1P1Q1.env"));
+  CHECK_FALSE(Exists(q.dir + "/1.M1P1Q1.env.new"));
+
+  std::string body;
+  REQUIRE(ReadQueuedMessage(q, "1.M1P1Q1", 1000, &body).ok());
+  CHECK(body == "hello\n");
+  CHECK_FALSE(ReadQueuedMessage(q, "1.M1P1Q1", 3, &body).ok());  // bounded
+
+  QueueEnvelope e = Env("1.M1P1Q1");
+  e.recipients[0].attempts = 2;
+  REQUIRE(RewriteEnvelope(q, e).ok());
+  std::vector<QueueEnvelope> loaded;
+  std::vector<std::string> problems;
+  REQUIRE(LoadQueue(q, &loaded, &problems).ok());
+  REQUIRE(loaded.size() == 1);
+  CHECK(loaded[0].recipients[0].attempts == 2);
+  CHECK(problems.empty());
+
+  REQUIRE(RemoveQueued(q, "1.M1P1Q1").ok());
+  CHECK_FALSE(Exists(q.dir + "/1.M1P1Q1.env"));
+  CHECK_FALSE(Exists(q.dir + "/1.M1P1Q1.msg"));
+}
+
+TEST_CASE("queue store: start-up removes debris and keeps bad envelopes aside", "[relay][queue]") {
+  TempDir tmp;
+  QueueFiles q;
+  q.dir = tmp.path() + "/.queue";
+  REQUIRE(EnsureQueueDir(q).ok());
+  REQUIRE(WriteQueued(q, Env("1.M1P1Q1"), "good\n").ok());
+  std::ofstream(q.dir + "/2.M1P1Q2.msg") << "orphan\n";          // its envelope never landed
+  std::ofstream(q.dir + "/3.M1P1Q3.env.new") << "half";          // never renamed
+  std::ofstream(q.dir + "/4.M1P1Q4.msg") << "x\n";
+  std::ofstream(q.dir + "/4.M1P1Q4.env") << "mailnest-queue 1\nid 4.M1P1Q4\n";  // torn
+  std::vector<QueueEnvelope> loaded;
+  std::vector<std::string> problems;
+  REQUIRE(LoadQueue(q, &loaded, &problems).ok());
+  REQUIRE(loaded.size() == 1);
+  CHECK(loaded[0].id == "1.M1P1Q1");
+  CHECK_FALSE(Exists(q.dir + "/2.M1P1Q2.msg"));
+  CHECK_FALSE(Exists(q.dir + "/3.M1P1Q3.env.new"));
+  REQUIRE(problems.size() == 1);
+  CHECK(problems[0].find("4.M1P1Q4") != std::string::npos);
+  CHECK(Exists(q.dir + "/4.M1P1Q4.env.bad"));
+}
+
+}  // namespace
+}  // namespace mailnest
