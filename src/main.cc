@@ -289,7 +289,7 @@ int RunServers(Config config, bool require_non_root) {
       }
     }
     if (config.http.listen.enabled) {
-      http = std::make_unique<HttpService>(loop.get(), config, &readiness);
+      http = std::make_unique<HttpService>(loop.get(), config, &readiness, journal.get());
       if (Status s = http->Start(); !s.ok()) {
         fmt::print(stderr, "mailnest: http: {}\n", s.message());
         return 1;

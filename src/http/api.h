@@ -9,6 +9,8 @@
 //   GET /api/v1/messages            newest first, cursor pagination
 //   GET /api/v1/messages/{id}/raw   the file as stored (read on the thread pool)
 //   GET /api/v1/wait                blocks until a message past a cursor exists
+//   DELETE /api/v1/messages/{id}    removes one message (http/api_delete.cc)
+//   DELETE /api/v1/messages?mailbox=M  removes every message of M
 //   anything else                   404 {"error": "no such endpoint"}
 #pragma once
 
@@ -28,6 +30,7 @@ namespace mailnest {
 
 class DeferredRequest;
 class HttpServer;
+class MessageDeleter;
 class MessageIndex;
 struct IndexedMessage;
 
@@ -36,6 +39,7 @@ class Api {
   Api(uv_loop_t* loop, const Config& config, const Readiness* readiness, const MessageIndex* index);
   ~Api();
   void set_server(const HttpServer* server) { server_ = server; }
+  void set_deleter(MessageDeleter* deleter) { deleter_ = deleter; }
 
   // The HttpServer handler: answers now or (for deferred endpoints) later.
   void Handle(h2o_req_t* req);
@@ -51,6 +55,8 @@ class Api {
     void (Api::*handle)(h2o_req_t* req, std::string_view rest, const Params& q);
     bool prefix;  // path is a prefix; the handler gets the rest
   };
+  // Method and route lookup, query parsing, the handler.
+  void Dispatch(h2o_req_t* req);
   void Livez(h2o_req_t* req, std::string_view, const Params&);
   void Readyz(h2o_req_t* req, std::string_view, const Params&);
   void MetricsText(h2o_req_t* req, std::string_view, const Params&);
@@ -58,6 +64,8 @@ class Api {
   void Messages(h2o_req_t* req, std::string_view, const Params&);
   void Message(h2o_req_t* req, std::string_view rest, const Params&);
   void Wait(h2o_req_t* req, std::string_view, const Params&);
+  void DeleteMessage(h2o_req_t* req, std::string_view id, const Params& q);  // api_delete.cc
+  void DeleteMessages(h2o_req_t* req, std::string_view, const Params& q);    // api_delete.cc
 
   // One parked GET /api/v1/wait. The timer is ours (not in h2o's pool) and
   // the Waiter is freed by its close callback.
@@ -79,6 +87,7 @@ class Api {
   const Readiness* readiness_;
   const MessageIndex* index_;
   const HttpServer* server_ = nullptr;
+  MessageDeleter* deleter_ = nullptr;
   std::set<Waiter*> waiters_;
 };
 

@@ -3,11 +3,12 @@
 #include "http/api.h"
 #include "http/h2o_server.h"
 #include "http/index_watcher.h"
+#include "http/message_deleter.h"
 #include "http/message_index.h"
 
 namespace mailnest {
 
-HttpService::HttpService(uv_loop_t* loop, const Config& config, Readiness* readiness)
+HttpService::HttpService(uv_loop_t* loop, const Config& config, Readiness* readiness, DeliveryJournal* journal)
     : loop_(loop), config_(config), readiness_(readiness) {
   index_ = std::make_unique<MessageIndex>();
   api_ = std::make_unique<Api>(loop_, config_, readiness_, index_.get());
@@ -16,6 +17,8 @@ HttpService::HttpService(uv_loop_t* loop, const Config& config, Readiness* readi
       [this] { readiness_->index_pending = false; }, uint64_t{config_.http.index_rescan_s} * 1000);
   server_ = std::make_unique<HttpServer>(loop_, config_.http, [this](h2o_req_t* req) { api_->Handle(req); });
   api_->set_server(server_.get());
+  deleter_ = std::make_unique<MessageDeleter>(loop_, config_, index_.get(), journal);
+  api_->set_deleter(deleter_.get());
 }
 
 HttpService::~HttpService() = default;

@@ -14,13 +14,16 @@
 namespace mailnest {
 
 class Api;
+class DeliveryJournal;
 class HttpServer;
+class MessageDeleter;
 class IndexWatcher;
 class MessageIndex;
 
 class HttpService {
  public:
-  HttpService(uv_loop_t* loop, const Config& config, Readiness* readiness);
+  // journal (may be null): DELETE waits for its barrier, as POP3 does.
+  HttpService(uv_loop_t* loop, const Config& config, Readiness* readiness, DeliveryJournal* journal = nullptr);
   ~HttpService();  // after the loop stopped (or Start never ran)
 
   Status Start();
@@ -34,6 +37,7 @@ class HttpService {
   Readiness* readiness_;
   std::unique_ptr<MessageIndex> index_;
   std::unique_ptr<IndexWatcher> watcher_;
+  std::unique_ptr<MessageDeleter> deleter_;
   std::unique_ptr<Api> api_;
   std::unique_ptr<HttpServer> server_;
 };
