@@ -104,6 +104,13 @@ struct HttpConfig {
   // The message index re-lists every mailbox this often, to recover from
   // inotify events the kernel dropped (queue overflow). 0 = never.
   uint32_t index_rescan_s = 60;
+  // Access (http/access_gate.h). users: Basic auth name → crypt(3) hash
+  // (`mailnest passwd`); empty = no authentication. read_only: every
+  // method but GET, HEAD and OPTIONS is 403. cors_origins: the browser
+  // origins ("https://host[:port]") that get CORS headers; empty = none.
+  std::map<std::string, std::string> users;
+  bool read_only = false;
+  std::vector<std::string> cors_origins;
 };
 
 // Who the server runs as once its listeners are bound and the journal is

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/metrics.h"
+#include "http/access_gate.h"
 #include "http/deferred_request.h"
 #include "http/h2o_server.h"
 #include "http/http_reply.h"
@@ -38,8 +39,9 @@ Api::~Api() = default;
 bool Api::closing() const { return server_ && server_->shutting_down(); }
 
 void Api::Handle(h2o_req_t* req) {
-  // The prelude, in this order: URL size, header size, then Dispatch:
-  // method and route, query.
+  // The prelude, in this order: URL size, header size, access (CORS,
+  // Basic auth, read-only: http/access_gate.h), then Dispatch: method and
+  // route, query.
   std::string_view target = View(req->path);
   if (target.size() > config_.http.max_url_length) {
     return SendError(req, 414, fmt::format("URL longer than {} octets", config_.http.max_url_length), closing());
@@ -52,6 +54,7 @@ void Api::Handle(h2o_req_t* req) {
     return SendError(req, 431, fmt::format("request headers larger than {} octets", config_.http.max_header_bytes),
                      true);
   }
+  if (gate_) return gate_->Admit(req, [this](h2o_req_t* r) { Dispatch(r); });
   Dispatch(req);
 }
 

@@ -28,6 +28,7 @@
 
 namespace mailnest {
 
+class AccessGate;
 class DeferredRequest;
 class HttpServer;
 class MessageDeleter;
@@ -40,6 +41,7 @@ class Api {
   ~Api();
   void set_server(const HttpServer* server) { server_ = server; }
   void set_deleter(MessageDeleter* deleter) { deleter_ = deleter; }
+  void set_gate(AccessGate* gate) { gate_ = gate; }
 
   // The HttpServer handler: answers now or (for deferred endpoints) later.
   void Handle(h2o_req_t* req);
@@ -88,6 +90,7 @@ class Api {
   const MessageIndex* index_;
   const HttpServer* server_ = nullptr;
   MessageDeleter* deleter_ = nullptr;
+  AccessGate* gate_ = nullptr;  // CORS, Basic auth, read-only
   std::set<Waiter*> waiters_;
 };
 

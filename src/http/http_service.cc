@@ -1,10 +1,12 @@
 #include "http/http_service.h"
 
+#include "http/access_gate.h"
 #include "http/api.h"
 #include "http/h2o_server.h"
 #include "http/index_watcher.h"
 #include "http/message_deleter.h"
 #include "http/message_index.h"
+#include "pop3/password_checker.h"
 
 namespace mailnest {
 
@@ -19,11 +21,23 @@ HttpService::HttpService(uv_loop_t* loop, const Config& config, Readiness* readi
   api_->set_server(server_.get());
   deleter_ = std::make_unique<MessageDeleter>(loop_, config_, index_.get(), journal);
   api_->set_deleter(deleter_.get());
+  // Basic auth checks are sized like POP3's (pop3.password_check_threads,
+  // pop3.password_check_queue) but run on their own threads.
+  if (!config_.http.users.empty()) {
+    checker_ = std::make_unique<PasswordChecker>(loop_, config_.pop3.password_check_threads,
+                                                 config_.pop3.password_check_queue);
+  }
+  gate_ = std::make_unique<AccessGate>(loop_, config_.http, checker_.get(),
+                                       [this] { return server_->shutting_down(); });
+  api_->set_gate(gate_.get());
 }
 
 HttpService::~HttpService() = default;
 
 Status HttpService::Start() {
+  if (checker_) {
+    if (Status s = checker_->Start(); !s.ok()) return s;
+  }
   Status s = server_->Start();
   if (!s.ok()) return s;
   readiness_->http_pending = false;
@@ -36,8 +50,10 @@ int HttpService::bound_port() const { return server_->bound_port(); }
 
 void HttpService::Shutdown(std::function<void()> done) {
   auto remaining = std::make_shared<int>(2);
-  auto one_done = [remaining, done = std::move(done)] {
-    if (--*remaining == 0 && done) done();
+  auto one_done = [this, remaining, done = std::move(done)] {
+    if (--*remaining > 0) return;
+    if (checker_) checker_->Close();  // its wake-up handle would hold the loop open
+    if (done) done();
   };
   watcher_->Close(one_done);
   server_->Shutdown([this] { api_->Drain(); }, one_done);

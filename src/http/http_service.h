@@ -13,12 +13,14 @@
 
 namespace mailnest {
 
+class AccessGate;
 class Api;
 class DeliveryJournal;
 class HttpServer;
 class MessageDeleter;
 class IndexWatcher;
 class MessageIndex;
+class PasswordChecker;
 
 class HttpService {
  public:
@@ -38,6 +40,8 @@ class HttpService {
   std::unique_ptr<MessageIndex> index_;
   std::unique_ptr<IndexWatcher> watcher_;
   std::unique_ptr<MessageDeleter> deleter_;
+  std::unique_ptr<PasswordChecker> checker_;  // http.users set: Basic auth checks
+  std::unique_ptr<AccessGate> gate_;
   std::unique_ptr<Api> api_;
   std::unique_ptr<HttpServer> server_;
 };
