@@ -59,7 +59,7 @@ void Api::Handle(h2o_req_t* req) {
 }
 
 void Api::Dispatch(h2o_req_t* req) {
-  static constexpr std::array<Route, 7> kRoutes{{
+  static constexpr std::array<Route, 8> kRoutes{{
       {"/livez", &Api::Livez, false},
       {"/readyz", &Api::Readyz, false},
       {"/metrics", &Api::MetricsText, false},
@@ -67,6 +67,7 @@ void Api::Dispatch(h2o_req_t* req) {
       {"/api/v1/messages", &Api::Messages, false},
       {"/api/v1/messages/", &Api::Message, true},
       {"/api/v1/wait", &Api::Wait, false},
+      {"/api/v1/openapi.json", &Api::OpenApi, false},
   }};
   static constexpr std::array<Route, 2> kDeleteRoutes{{
       {"/api/v1/messages", &Api::DeleteMessages, false},

@@ -9,6 +9,7 @@
 //   GET /api/v1/messages            newest first, cursor pagination
 //   GET /api/v1/messages/{id}/raw   the file as stored (read on the thread pool)
 //   GET /api/v1/wait                blocks until a message past a cursor exists
+//   GET /api/v1/openapi.json        the OpenAPI 3 document (http/openapi.json)
 //   DELETE /api/v1/messages/{id}    removes one message (http/api_delete.cc)
 //   DELETE /api/v1/messages?mailbox=M  removes every message of M
 //   anything else                   404 {"error": "no such endpoint"}
@@ -66,6 +67,7 @@ class Api {
   void Messages(h2o_req_t* req, std::string_view, const Params&);
   void Message(h2o_req_t* req, std::string_view rest, const Params&);
   void Wait(h2o_req_t* req, std::string_view, const Params&);
+  void OpenApi(h2o_req_t* req, std::string_view, const Params&);            // api_openapi.cc
   void DeleteMessage(h2o_req_t* req, std::string_view id, const Params& q);  // api_delete.cc
   void DeleteMessages(h2o_req_t* req, std::string_view, const Params& q);    // api_delete.cc
 
