@@ -6,6 +6,7 @@
 //   mailnest --check-config [--config FILE]
 //   mailnest passwd            (password on stdin → crypt hash on stdout)
 //   mailnest mailboxes [--config FILE]
+//   mailnest messages [--config FILE] [--mailbox M] [--limit N]   (http/messages_cli.h)
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
@@ -28,6 +29,7 @@
 #include "base/password.h"
 #include "base/run_as.h"
 #include "http/http_service.h"
+#include "http/messages_cli.h"
 #include "http/readiness.h"
 #include "pop3/pop3_server.h"
 #include "smtp/smtp_server.h"
@@ -46,7 +48,8 @@ constexpr const char* kUsage =
     "                [--mail-root DIR] [--require-non-root] [--http-listen ADDR:PORT|off]\n"
     "       mailnest --check-config [--config FILE]\n"
     "       mailnest passwd        read a password on stdin, print its crypt(3) hash\n"
-    "       mailnest mailboxes [--config FILE]\n";
+    "       mailnest mailboxes [--config FILE]\n"
+    "       mailnest messages [--config FILE] [--mailbox M] [--limit N]   newest messages first\n";
 
 struct Args {
   std::string command = "run";  // run | check | passwd | mailboxes
@@ -395,6 +398,7 @@ int RunServers(Config config, bool require_non_root) {
 
 int main(int argc, char** argv) {
   using namespace mailnest;
+  if (argc > 1 && std::string(argv[1]) == "messages") return RunMessagesCommand(argc, argv);
   Args args;
   std::string err;
   if (!ParseArgs(argc, argv, &args, &err)) {
