@@ -38,27 +38,9 @@ Api::~Api() = default;
 
 bool Api::closing() const { return server_ && server_->shutting_down(); }
 
-void Api::Handle(h2o_req_t* req) {
-  // The prelude, in this order: URL size, header size, access (CORS,
-  // Basic auth, read-only: http/access_gate.h), then Dispatch: method and
-  // route, query.
-  std::string_view target = View(req->path);
-  if (target.size() > config_.http.max_url_length) {
-    return SendError(req, 414, fmt::format("URL longer than {} octets", config_.http.max_url_length), closing());
-  }
-  size_t header_bytes = 0;
-  for (size_t i = 0; i < req->headers.size; ++i) {
-    header_bytes += req->headers.entries[i].name->len + req->headers.entries[i].value.len;
-  }
-  if (header_bytes > config_.http.max_header_bytes) {
-    return SendError(req, 431, fmt::format("request headers larger than {} octets", config_.http.max_header_bytes),
-                     true);
-  }
-  if (gate_) return gate_->Admit(req, [this](h2o_req_t* r) { Dispatch(r); });
-  Dispatch(req);
-}
+void Api::Handle(h2o_req_t* req) { Serve(req, false); }
 
-void Api::Dispatch(h2o_req_t* req) {
+void Api::Serve(h2o_req_t* req, bool admitted) {
   static constexpr std::array<Route, 8> kRoutes{{
       {"/livez", &Api::Livez, false},
       {"/readyz", &Api::Readyz, false},
@@ -73,10 +55,27 @@ void Api::Dispatch(h2o_req_t* req) {
       {"/api/v1/messages", &Api::DeleteMessages, false},
       {"/api/v1/messages/", &Api::DeleteMessage, true},
   }};
-  std::string_view method = View(req->method), path = View(req->path), query;
+  // The prelude, in this order: URL size, header size, access (CORS, Basic
+  // auth, read-only: http/access_gate.h, which may answer later and then
+  // comes back here admitted), method and route, query.
+  std::string_view target = View(req->path);
+  if (target.size() > config_.http.max_url_length) {
+    return SendError(req, 414, fmt::format("URL longer than {} octets", config_.http.max_url_length), closing());
+  }
+  size_t header_bytes = 0;
+  for (size_t i = 0; i < req->headers.size; ++i) {
+    header_bytes += req->headers.entries[i].name->len + req->headers.entries[i].value.len;
+  }
+  if (header_bytes > config_.http.max_header_bytes) {
+    return SendError(req, 431, fmt::format("request headers larger than {} octets", config_.http.max_header_bytes),
+                     true);
+  }
+  if (gate_ && !admitted) return gate_->Admit(req, [this](h2o_req_t* r) { Serve(r, true); });
+  std::string_view method = View(req->method);
+  std::string_view path = target, query;
   if (req->query_at != SIZE_MAX) {
-    query = path.substr(req->query_at + 1);
-    path = path.substr(0, req->query_at);
+    path = target.substr(0, req->query_at);
+    query = target.substr(req->query_at + 1);
   }
   auto match = [path](const Route& r) { return r.prefix ? path.substr(0, r.path.size()) == r.path : path == r.path; };
   const Route* route = nullptr;

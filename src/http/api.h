@@ -58,8 +58,8 @@ class Api {
     void (Api::*handle)(h2o_req_t* req, std::string_view rest, const Params& q);
     bool prefix;  // path is a prefix; the handler gets the rest
   };
-  // Method and route lookup, query parsing, the handler.
-  void Dispatch(h2o_req_t* req);
+  // The prelude and the route table; admitted: the access step passed.
+  void Serve(h2o_req_t* req, bool admitted);
   void Livez(h2o_req_t* req, std::string_view, const Params&);
   void Readyz(h2o_req_t* req, std::string_view, const Params&);
   void MetricsText(h2o_req_t* req, std::string_view, const Params&);
