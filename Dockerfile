@@ -43,11 +43,13 @@ RUN ! ldd /usr/local/bin/mailnest | grep -q "not found" \
 WORKDIR /var/lib/mailnest
 USER mailnest
 EXPOSE 2525 2110
-# Health: connect to the local listener and read its greeting line (220 for
-# SMTP; a POP3-only container sets HEALTH_PORT=2110 HEALTH_EXPECT=+OK).
-ENV HEALTH_PORT=2525 HEALTH_EXPECT=220
+# Health: GET /readyz on the container's own HTTP listener (loopback, port
+# 8080 by default; HEALTH_HTTP_PORT if the command moves it): 200 only once
+# journal recovery is done, every enabled listener is bound and the message
+# index is built. No curl in the slim image: bash's /dev/tcp speaks HTTP/1.0.
+ENV HEALTH_HTTP_PORT=8080
 HEALTHCHECK --interval=10s --timeout=5s --start-period=5s --retries=3 \
-  CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/${HEALTH_PORT} && IFS= read -r -t 4 line <&3 && [[ $line == ${HEALTH_EXPECT}* ]]"]
+  CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/${HEALTH_HTTP_PORT} && printf 'GET /readyz HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3 && IFS= read -r -t 4 line <&3 && [[ $line =~ ^HTTP/1\\.[01]\\ 200 ]]"]
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/local/bin/mailnest"]
 # Containers listen on every interface of their own network namespace.

@@ -7,6 +7,7 @@
 //   mailnest passwd            (password on stdin → crypt hash on stdout)
 //   mailnest mailboxes [--config FILE]
 //   mailnest queue [--config FILE]   (the relay queue, read-only)
+//   mailnest messages [--config FILE] [--mailbox M] [--limit N]   (http/messages_cli.h)
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
@@ -30,6 +31,7 @@
 #include "base/password.h"
 #include "base/run_as.h"
 #include "http/http_service.h"
+#include "http/messages_cli.h"
 #include "http/readiness.h"
 #include "pop3/pop3_server.h"
 #include "relay/queue_store.h"
@@ -51,7 +53,8 @@ constexpr const char* kUsage =
     "       mailnest --check-config [--config FILE]\n"
     "       mailnest passwd        read a password on stdin, print its crypt(3) hash\n"
     "       mailnest mailboxes [--config FILE]\n"
-    "       mailnest queue [--config FILE]   list the relay queue (docs/RELAY.md)\n";
+    "       mailnest queue [--config FILE]   list the relay queue (docs/RELAY.md)\n"
+    "       mailnest messages [--config FILE] [--mailbox M] [--limit N]   newest messages first\n";
 
 struct Args {
   std::string command = "run";  // run | check | passwd | mailboxes
@@ -338,7 +341,7 @@ int RunServers(Config config, bool require_non_root) {
       }
     }
     if (config.http.listen.enabled) {
-      http = std::make_unique<HttpService>(loop.get(), config, &readiness);
+      http = std::make_unique<HttpService>(loop.get(), config, &readiness, journal.get());
       if (Status s = http->Start(); !s.ok()) {
         fmt::print(stderr, "mailnest: http: {}\n", s.message());
         return 1;
@@ -449,6 +452,7 @@ int RunServers(Config config, bool require_non_root) {
 
 int main(int argc, char** argv) {
   using namespace mailnest;
+  if (argc > 1 && std::string(argv[1]) == "messages") return RunMessagesCommand(argc, argv);
   Args args;
   std::string err;
   if (!ParseArgs(argc, argv, &args, &err)) {

@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "http/basic_auth.h"
+
 namespace mailnest {
 
 using nlohmann::json;
@@ -205,6 +207,38 @@ Status ParseStore(const json& j, StoreConfig* c) {
   return r.CheckNoUnknownKeys();
 }
 
+// http.users, http.read_only, http.cors_origins (http/access_gate.h).
+Status ParseHttpAccess(ObjectReader& r, HttpConfig* c) {
+  if (const json* u = r.Take("users")) {
+    if (!u->is_object()) return Status::Invalid("http.users: must be an object of name → crypt(3) hash");
+    c->users.clear();
+    for (auto it = u->begin(); it != u->end(); ++it) {
+      const std::string& name = it.key();
+      std::string path = "http.users." + name;
+      bool name_ok = !name.empty() && name.size() <= 64 &&
+                     std::all_of(name.begin(), name.end(), [](unsigned char ch) { return ch > 0x20 && ch < 0x7f && ch != ':'; });
+      if (!name_ok) return Status::Invalid(fmt::format("{}: a name is 1-64 printable characters without ':' or space", path));
+      if (!it.value().is_string() || it.value().get<std::string>().empty() || it.value().get<std::string>()[0] != '$') {
+        return Status::Invalid(fmt::format("{}: must be a crypt(3) hash (see `mailnest passwd`)", path));
+      }
+      c->users[name] = it.value().get<std::string>();
+    }
+  }
+  MN_TRY(r.Bool("read_only", &c->read_only));
+  if (const json* o = r.Take("cors_origins")) {
+    if (!o->is_array()) return Status::Invalid("http.cors_origins: must be a list of origins");
+    c->cors_origins.clear();
+    for (const auto& x : *o) {
+      if (!x.is_string() || !IsValidOrigin(x.get<std::string>())) {
+        return Status::Invalid("http.cors_origins: each entry must be an origin like \"https://console.example:8443\" "
+                               "(scheme, lower-case host, optional port, no path)");
+      }
+      c->cors_origins.push_back(x.get<std::string>());
+    }
+  }
+  return Status::Ok();
+}
+
 Status ParseHttp(const json& j, HttpConfig* c) {
   ObjectReader r(j, "http");
   MN_TRY(r.CheckIsObject());
@@ -225,6 +259,7 @@ Status ParseHttp(const json& j, HttpConfig* c) {
   MN_TRY(r.Uint("stats_interval_s", &c->stats_interval_s, 1, 3600));
   MN_TRY(r.Uint("session_ring", &c->session_ring, 0, 100000));
   MN_TRY(r.Uint("session_max_lines", &c->session_max_lines, 10, 100000));
+  MN_TRY(ParseHttpAccess(r, c));
   return r.CheckNoUnknownKeys();
 }
 

@@ -114,6 +114,13 @@ struct HttpConfig {
   uint32_t stats_interval_s = 5;                   // "stats" event period
   uint32_t session_ring = 200;                     // ended sessions kept for /api/v1/sessions
   uint32_t session_max_lines = 1000;               // transcript lines kept per session
+  // Access (http/access_gate.h). users: Basic auth name → crypt(3) hash
+  // (`mailnest passwd`); empty = no authentication. read_only: every
+  // method but GET, HEAD and OPTIONS is 403. cors_origins: the browser
+  // origins ("https://host[:port]") that get CORS headers; empty = none.
+  std::map<std::string, std::string> users;
+  bool read_only = false;
+  std::vector<std::string> cors_origins;
 };
 
 // Who the server runs as once its listeners are bound and the journal is

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/metrics.h"
+#include "http/access_gate.h"
 #include "http/deferred_request.h"
 #include "http/h2o_server.h"
 #include "http/http_reply.h"
@@ -36,8 +37,10 @@ Api::~Api() = default;
 
 bool Api::closing() const { return server_ && server_->shutting_down(); }
 
-void Api::Handle(h2o_req_t* req) {
-  static constexpr std::array<Route, 11> kRoutes{{
+void Api::Handle(h2o_req_t* req) { Serve(req, false); }
+
+void Api::Serve(h2o_req_t* req, bool admitted) {
+  static constexpr std::array<Route, 12> kRoutes{{
       {"/livez", &Api::Livez, false},
       {"/readyz", &Api::Readyz, false},
       {"/metrics", &Api::MetricsText, false},
@@ -49,8 +52,15 @@ void Api::Handle(h2o_req_t* req) {
       {"/api/v1/sessions", &Api::Sessions, false},
       {"/api/v1/sessions/", &Api::Session, true},
       {"/api/v1/stats", &Api::Stats, false},
+      {"/api/v1/openapi.json", &Api::OpenApi, false},
   }};
-  // The prelude, in this order: URL size, header size, method, query, route.
+  static constexpr std::array<Route, 2> kDeleteRoutes{{
+      {"/api/v1/messages", &Api::DeleteMessages, false},
+      {"/api/v1/messages/", &Api::DeleteMessage, true},
+  }};
+  // The prelude, in this order: URL size, header size, access (CORS, Basic
+  // auth, read-only: http/access_gate.h, which may answer later and then
+  // comes back here admitted), method and route, query.
   std::string_view target = View(req->path);
   if (target.size() > config_.http.max_url_length) {
     return SendError(req, 414, fmt::format("URL longer than {} octets", config_.http.max_url_length), closing());
@@ -63,25 +73,36 @@ void Api::Handle(h2o_req_t* req) {
     return SendError(req, 431, fmt::format("request headers larger than {} octets", config_.http.max_header_bytes),
                      true);
   }
+  if (gate_ && !admitted) return gate_->Admit(req, [this](h2o_req_t* r) { Serve(r, true); });
   std::string_view method = View(req->method);
-  if (method != "GET" && method != "HEAD") {
-    return Send(req, 405, "application/json", "{\"error\":\"only GET and HEAD are served\"}\n", closing(),
-                {{"allow", "GET, HEAD"}});
-  }
   std::string_view path = target, query;
   if (req->query_at != SIZE_MAX) {
     path = target.substr(0, req->query_at);
     query = target.substr(req->query_at + 1);
   }
-  for (const Route& r : kRoutes) {
-    if (r.prefix ? path.substr(0, r.path.size()) == r.path : path == r.path) {
-      Params q;
-      std::string err;
-      if (!ParseQueryString(query, &q, &err)) return SendError(req, 400, err, closing());
-      return (this->*r.handle)(req, path.substr(r.path.size()), q);
+  auto match = [path](const Route& r) { return r.prefix ? path.substr(0, r.path.size()) == r.path : path == r.path; };
+  const Route* route = nullptr;
+  auto find = [&](const auto& table) {
+    for (const Route& r : table) {
+      if (match(r)) return &r;
     }
+    return static_cast<const Route*>(nullptr);
+  };
+  if (method == "GET" || method == "HEAD") route = find(kRoutes);
+  if (method == "DELETE") route = find(kDeleteRoutes);
+  if (!route) {
+    // 405 (with the methods that path has) when the path exists at all.
+    bool get = std::any_of(kRoutes.begin(), kRoutes.end(), match);
+    bool del = std::any_of(kDeleteRoutes.begin(), kDeleteRoutes.end(), match);
+    if (!get && !del) return SendError(req, 404, "no such endpoint", closing());
+    std::string allow = get && del ? "GET, HEAD, DELETE" : get ? "GET, HEAD" : "DELETE";
+    return Send(req, 405, "application/json", fmt::format("{{\"error\":\"method not allowed (allowed: {})\"}}\n", allow),
+                closing(), {{"allow", allow}});
   }
-  SendError(req, 404, "no such endpoint", closing());
+  Params q;
+  std::string err;
+  if (!ParseQueryString(query, &q, &err)) return SendError(req, 400, err, closing());
+  (this->*route->handle)(req, path.substr(route->path.size()), q);
 }
 
 void Api::Livez(h2o_req_t* req, std::string_view, const Params&) {

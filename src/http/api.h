@@ -12,6 +12,9 @@
 //   GET /api/v1/events              Server-Sent Events (http/api_events.cc)
 //   GET /api/v1/sessions[/{id}]     SMTP/POP3 transcripts (http/api_sessions.cc)
 //   GET /api/v1/stats               counters, mailboxes, top senders (http/api_stats.cc)
+//   GET /api/v1/openapi.json        the OpenAPI 3 document (http/openapi.json)
+//   DELETE /api/v1/messages/{id}    removes one message (http/api_delete.cc)
+//   DELETE /api/v1/messages?mailbox=M  removes every message of M
 //   anything else                   404 {"error": "no such endpoint"}
 #pragma once
 
@@ -29,11 +32,13 @@
 
 namespace mailnest {
 
+class AccessGate;
 class DeferredRequest;
 class EventHub;
 class LiveStats;
 class SessionRecorder;
 class HttpServer;
+class MessageDeleter;
 class MessageIndex;
 struct IndexedMessage;
 
@@ -45,6 +50,8 @@ class Api {
   void set_events(EventHub* events) { events_ = events; }
   void set_sessions(const SessionRecorder* sessions) { sessions_ = sessions; }
   void set_stats(const LiveStats* stats) { stats_ = stats; }
+  void set_deleter(MessageDeleter* deleter) { deleter_ = deleter; }
+  void set_gate(AccessGate* gate) { gate_ = gate; }
 
   // The HttpServer handler: answers now or (for deferred endpoints) later.
   void Handle(h2o_req_t* req);
@@ -60,6 +67,8 @@ class Api {
     void (Api::*handle)(h2o_req_t* req, std::string_view rest, const Params& q);
     bool prefix;  // path is a prefix; the handler gets the rest
   };
+  // The prelude and the route table; admitted: the access step passed.
+  void Serve(h2o_req_t* req, bool admitted);
   void Livez(h2o_req_t* req, std::string_view, const Params&);
   void Readyz(h2o_req_t* req, std::string_view, const Params&);
   void MetricsText(h2o_req_t* req, std::string_view, const Params&);
@@ -71,6 +80,9 @@ class Api {
   void Sessions(h2o_req_t* req, std::string_view, const Params&);        // api_sessions.cc
   void Session(h2o_req_t* req, std::string_view rest, const Params&);    // api_sessions.cc
   void Stats(h2o_req_t* req, std::string_view, const Params&);           // api_stats.cc
+  void OpenApi(h2o_req_t* req, std::string_view, const Params&);            // api_openapi.cc
+  void DeleteMessage(h2o_req_t* req, std::string_view id, const Params& q);  // api_delete.cc
+  void DeleteMessages(h2o_req_t* req, std::string_view, const Params& q);    // api_delete.cc
 
   // One parked GET /api/v1/wait. The timer is ours (not in h2o's pool) and
   // the Waiter is freed by its close callback.
@@ -95,6 +107,8 @@ class Api {
   EventHub* events_ = nullptr;
   const SessionRecorder* sessions_ = nullptr;
   const LiveStats* stats_ = nullptr;
+  MessageDeleter* deleter_ = nullptr;
+  AccessGate* gate_ = nullptr;  // CORS, Basic auth, read-only
   std::set<Waiter*> waiters_;
 };
 

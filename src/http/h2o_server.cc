@@ -9,6 +9,13 @@ namespace mailnest {
 namespace {
 constexpr uint64_t kSweepMs = 50;
 constexpr int kMaxSweeps = 100;  // 5 s: then connections are left to the loop drain
+
+// Answers h2o makes itself before a request reaches us (413 for a body over
+// max_body_bytes, 400 for a bad request line) use the host's fallback path:
+// its headers filter gives them nosniff too. h2o keeps these pointers.
+h2o_iovec_t kNosniffName = {const_cast<char*>("x-content-type-options"), 22};
+h2o_headers_command_t kNosniff[] = {{H2O_HEADERS_CMD_ADD, &kNosniffName, {const_cast<char*>("nosniff"), 7}},
+                                    {H2O_HEADERS_CMD_NULL, nullptr, {nullptr, 0}}};
 }  // namespace
 
 HttpServer::HttpServer(uv_loop_t* loop, const HttpConfig& config, Handler handler)
@@ -28,6 +35,7 @@ Status HttpServer::Start() {
   globalconf_.http1.req_timeout = uint64_t{config_.idle_timeout_s} * 1000;
   globalconf_.http1.upgrade_to_http2 = 0;
   h2o_hostconf_t* host = h2o_config_register_host(&globalconf_, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+  h2o_headers_register(&host->fallback_path, kNosniff);
   h2o_pathconf_t* path = h2o_config_register_path(host, "/", 0);
   auto* root = reinterpret_cast<RootHandler*>(h2o_create_handler(path, sizeof(RootHandler)));
   root->super.on_req = &HttpServer::OnRequest;

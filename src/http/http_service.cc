@@ -1,5 +1,6 @@
 #include "http/http_service.h"
 
+#include "http/access_gate.h"
 #include "http/api.h"
 #include "base/live_hooks.h"
 #include "http/event_hub.h"
@@ -8,11 +9,13 @@
 #include "http/session_recorder.h"
 #include "http/h2o_server.h"
 #include "http/index_watcher.h"
+#include "http/message_deleter.h"
 #include "http/message_index.h"
+#include "pop3/password_checker.h"
 
 namespace mailnest {
 
-HttpService::HttpService(uv_loop_t* loop, const Config& config, Readiness* readiness)
+HttpService::HttpService(uv_loop_t* loop, const Config& config, Readiness* readiness, DeliveryJournal* journal)
     : loop_(loop), config_(config), readiness_(readiness) {
   index_ = std::make_unique<MessageIndex>();
   api_ = std::make_unique<Api>(loop_, config_, readiness_, index_.get());
@@ -35,6 +38,17 @@ HttpService::HttpService(uv_loop_t* loop, const Config& config, Readiness* readi
   stats_ = std::make_unique<LiveStats>(index_.get(), events_.get(), sessions_.get());
   api_->set_stats(stats_.get());
   feed_->set_on_delivered([this](const DeliveredMessage& m) { stats_->OnDelivered(m); });
+  deleter_ = std::make_unique<MessageDeleter>(loop_, config_, index_.get(), journal);
+  api_->set_deleter(deleter_.get());
+  // Basic auth checks are sized like POP3's (pop3.password_check_threads,
+  // pop3.password_check_queue) but run on their own threads.
+  if (!config_.http.users.empty()) {
+    checker_ = std::make_unique<PasswordChecker>(loop_, config_.pop3.password_check_threads,
+                                                 config_.pop3.password_check_queue);
+  }
+  gate_ = std::make_unique<AccessGate>(loop_, config_.http, checker_.get(),
+                                       [this] { return server_->shutting_down(); });
+  api_->set_gate(gate_.get());
 }
 
 HttpService::~HttpService() {
@@ -44,6 +58,9 @@ HttpService::~HttpService() {
 }
 
 Status HttpService::Start() {
+  if (checker_) {
+    if (Status s = checker_->Start(); !s.ok()) return s;
+  }
   Status s = server_->Start();
   if (!s.ok()) return s;
   readiness_->http_pending = false;
@@ -59,8 +76,10 @@ int HttpService::bound_port() const { return server_->bound_port(); }
 
 void HttpService::Shutdown(std::function<void()> done) {
   auto remaining = std::make_shared<int>(2);
-  auto one_done = [remaining, done = std::move(done)] {
-    if (--*remaining == 0 && done) done();
+  auto one_done = [this, remaining, done = std::move(done)] {
+    if (--*remaining > 0) return;
+    if (checker_) checker_->Close();  // its wake-up handle would hold the loop open
+    if (done) done();
   };
   GlobalLiveHooks().delivery = nullptr;
   watcher_->Close(one_done);

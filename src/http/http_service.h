@@ -14,18 +14,23 @@
 
 namespace mailnest {
 
+class AccessGate;
 class Api;
 class EventHub;
 class LiveFeed;
 class LiveStats;
 class SessionRecorder;
+class DeliveryJournal;
 class HttpServer;
+class MessageDeleter;
 class IndexWatcher;
 class MessageIndex;
+class PasswordChecker;
 
 class HttpService {
  public:
-  HttpService(uv_loop_t* loop, const Config& config, Readiness* readiness);
+  // journal (may be null): DELETE waits for its barrier, as POP3 does.
+  HttpService(uv_loop_t* loop, const Config& config, Readiness* readiness, DeliveryJournal* journal = nullptr);
   ~HttpService();  // after the loop stopped (or Start never ran)
 
   Status Start();
@@ -39,6 +44,9 @@ class HttpService {
   Readiness* readiness_;
   std::unique_ptr<MessageIndex> index_;
   std::unique_ptr<IndexWatcher> watcher_;
+  std::unique_ptr<MessageDeleter> deleter_;
+  std::unique_ptr<PasswordChecker> checker_;  // http.users set: Basic auth checks
+  std::unique_ptr<AccessGate> gate_;
   std::unique_ptr<Api> api_;
   std::unique_ptr<HttpServer> server_;
   std::unique_ptr<EventHub> events_;

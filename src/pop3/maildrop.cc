@@ -2,7 +2,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,6 +17,7 @@
 #include "uv/pool_job.h"
 #include "store/delivery_journal.h"
 #include "store/fs_env.h"
+#include "store/mailbox_lock.h"
 #include "store/mailbox_path.h"
 #include "store/maildir_files.h"
 #include "store/maildir_lookup.h"
@@ -28,7 +28,6 @@ namespace mailnest {
 namespace {
 
 constexpr size_t kMaxUidl = 70;        // RFC 1939 §7
-constexpr const char* kLockName = ".mailnest.lock";
 
 bool IsUidlChar(char c) { return c >= 0x21 && c <= 0x7e; }
 
@@ -104,20 +103,7 @@ struct Maildrop::State {
   }
   ~State() { ReleaseLock(); }
 
-  Status Lock() {
-    std::string path = dir + "/" + kLockName;
-    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) return Status::IoError(fmt::format("open {}: {}", path, strerror(errno)));
-    while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-      int e = errno;
-      if (e == EINTR) continue;
-      ::close(fd);
-      if (e == EWOULDBLOCK) return Status::Busy("mailbox locked by another session");
-      return Status::IoError(fmt::format("flock {}: {}", path, strerror(e)));
-    }
-    lock_fd = fd;
-    return Status::Ok();
-  }
+  Status Lock() { return LockMailbox(dir, &lock_fd); }
 
   // new/<name> → cur/<name>:2, . A name that cannot be moved stays in new/
   // and is listed from there (AddUnmoved).
