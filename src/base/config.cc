@@ -218,6 +218,8 @@ Status ParseHttp(const json& j, HttpConfig* c) {
   MN_TRY(r.Uint("max_list_limit", &c->max_list_limit, 1, 100000));
   MN_TRY(r.Uint("max_waiters", &c->max_waiters, 1, 100000));
   MN_TRY(r.Uint("index_rescan_s", &c->index_rescan_s, 0, 86400));
+  MN_TRY(r.Uint("max_parse_bytes", &c->max_parse_bytes, 65536, uint64_t{1} << 30));
+  MN_TRY(r.Uint("max_search_scan", &c->max_search_scan, 1, 1000000));
   return r.CheckNoUnknownKeys();
 }
 

@@ -104,6 +104,13 @@ struct HttpConfig {
   // The message index re-lists every mailbox this often, to recover from
   // inotify events the kernel dropped (queue overflow). 0 = never.
   uint32_t index_rescan_s = 60;
+  // Octets of a message file GMime parses (summaries, the message view,
+  // parts, body search); a longer file is parsed from its first octets only
+  // and the answer says "truncated": true.
+  uint64_t max_parse_bytes = 16777216;
+  // Messages one query= request examines (GET /api/v1/messages, /wait);
+  // beyond: the answer stops there with "scan_limit_reached": true.
+  uint32_t max_search_scan = 10000;
 };
 
 // Who the server runs as once its listeners are bound and the journal is

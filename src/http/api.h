@@ -29,6 +29,7 @@ namespace mailnest {
 class DeferredRequest;
 class HttpServer;
 class MessageIndex;
+class MessageSearch;
 struct IndexedMessage;
 
 class Api {
@@ -59,17 +60,6 @@ class Api {
   void Message(h2o_req_t* req, std::string_view rest, const Params&);
   void Wait(h2o_req_t* req, std::string_view, const Params&);
 
-  // One parked GET /api/v1/wait. The timer is ours (not in h2o's pool) and
-  // the Waiter is freed by its close callback.
-  struct Waiter {
-    uv_timer_t timer;  // first: the callback gets &timer
-    Api* api;
-    std::shared_ptr<DeferredRequest> req;
-    std::string mailbox;
-    uint64_t after;
-  };
-  // Answers (200 with the message, or 204) and frees the waiter.
-  void Finish(Waiter* w, const IndexedMessage* m);
   bool closing() const;
   // mailbox= checked: "" (absent) or a mailbox the index knows; false = answered.
   bool TakeMailbox(h2o_req_t* req, const Params& q, std::string* out);
@@ -79,7 +69,7 @@ class Api {
   const Readiness* readiness_;
   const MessageIndex* index_;
   const HttpServer* server_ = nullptr;
-  std::set<Waiter*> waiters_;
+  std::unique_ptr<MessageSearch> search_;  // /messages and /wait: summaries, query=
 };
 
 }  // namespace mailnest

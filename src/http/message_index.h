@@ -22,6 +22,8 @@
 
 namespace mailnest {
 
+struct MessageSummary;  // http/message_summary.h
+
 struct IndexedMessage {
   std::string id;         // 16 lowercase hex digits
   std::string mailbox;
@@ -32,6 +34,9 @@ struct IndexedMessage {
   int64_t time = 0;       // the name's leading seconds (delivery time), else 0
   std::string flags;      // after ":2,"
   uint64_t seq = 0;
+  // The header summary once parsed (off the loop, on first need); a cache
+  // the loop thread fills, so const entries may gain it. Freed with the entry.
+  mutable std::shared_ptr<const MessageSummary> summary;
 };
 
 struct MailboxSummary {

@@ -122,7 +122,7 @@ def test_waiters_are_bounded(mailnest_factory):
     ("?after=-1", 400, "after: must be a seq number (last_seq of an earlier answer)"),
     ("?timeout=121", 400, "timeout: must be 0..120 seconds"),
     ("?timeout=x", 400, "timeout: must be 0..120 seconds"),
-    ("?query=from:x", 400, "query: unknown parameter (mailbox, after, timeout)"),
+    ("?colour=red", 400, "colour: unknown parameter (mailbox, query, after, timeout)"),
 ])
 def test_bad_wait_parameters(mailnest, query, status, error):
     r = get(mailnest.http_port, "/api/v1/wait" + query)
