@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/metrics.h"
+#include "http/api_message.h"
 #include "http/deferred_request.h"
 #include "http/h2o_server.h"
 #include "http/http_reply.h"
@@ -29,6 +30,7 @@ std::string_view View(h2o_iovec_t v) { return {v.base, v.len}; }
 Api::Api(uv_loop_t* loop, const Config& config, const Readiness* readiness, const MessageIndex* index)
     : loop_(loop), config_(config), readiness_(readiness), index_(index) {
   search_ = std::make_unique<MessageSearch>(loop_, config_, index_, [this] { return closing(); });
+  views_ = std::make_unique<MessageViewApi>(loop_, config_, index_, [this] { return closing(); });
 }
 
 Api::~Api() = default;
@@ -127,6 +129,7 @@ void Api::Message(h2o_req_t* req, std::string_view rest, const Params&) {
   size_t slash = rest.find('/');
   std::string_view id = rest.substr(0, slash);
   std::string_view what = slash == std::string_view::npos ? "" : rest.substr(slash);
+  if (what != "/raw" && views_->Handle(req, id, what)) return;
   if (what != "/raw") return SendError(req, 404, "no such endpoint", closing());
   const IndexedMessage* m = MessageIndex::LooksLikeId(id) ? index_->Find(id) : nullptr;
   if (!m) return SendError(req, 404, "no such message", closing());

@@ -7,7 +7,9 @@
 //   GET /metrics                    Prometheus text format
 //   GET /api/v1/mailboxes           every mailbox: messages, octets, unseen
 //   GET /api/v1/messages            newest first, cursor pagination
+//   GET /api/v1/messages/{id}       the parsed message (GMime, on the thread pool)
 //   GET /api/v1/messages/{id}/raw   the file as stored (read on the thread pool)
+//   GET /api/v1/messages/{id}/parts/{n}  one decoded MIME part, as a download
 //   GET /api/v1/wait                blocks until a message past a cursor exists
 //   anything else                   404 {"error": "no such endpoint"}
 #pragma once
@@ -30,6 +32,7 @@ class DeferredRequest;
 class HttpServer;
 class MessageIndex;
 class MessageSearch;
+class MessageViewApi;
 struct IndexedMessage;
 
 class Api {
@@ -70,6 +73,7 @@ class Api {
   const MessageIndex* index_;
   const HttpServer* server_ = nullptr;
   std::unique_ptr<MessageSearch> search_;  // /messages and /wait: summaries, query=
+  std::unique_ptr<MessageViewApi> views_;  // /messages/{id} and /messages/{id}/parts/{n}
 };
 
 }  // namespace mailnest

@@ -38,8 +38,9 @@ def test_raw_follows_a_move_to_cur(mailnest):
     ("/api/v1/messages/0123456789abcdef/raw", 404, "no such message"),
     ("/api/v1/messages/..%2f..%2fetc%2fpasswd/raw", 404, "no such message"),
     ("/api/v1/messages/alice/raw", 404, "no such message"),
-    ("/api/v1/messages/0123456789abcdef", 404, "no such endpoint"),
-    ("/api/v1/messages/0123456789abcdef/parts/1", 404, "no such endpoint"),
+    ("/api/v1/messages/0123456789abcdef", 404, "no such message"),
+    ("/api/v1/messages/0123456789abcdef/parts/1", 404, "no such message"),
+    ("/api/v1/messages/0123456789abcdef/other", 404, "no such endpoint"),
 ])
 def test_unknown_ids_are_404(mailnest, target, status, error):
     r = get(mailnest.http_port, target)

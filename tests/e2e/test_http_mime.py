@@ -1,13 +1,13 @@
 """GMime parsing in the HTTP API against the real binary: header summaries in
 listings and waits, the message view, part downloads. Messages are built with
 Python's email package and delivered with smtplib."""
+import shutil
 import smtplib
+import subprocess
 import threading
-import time
-from email.header import Header
+
+import pytest
 from email.message import EmailMessage
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
 
 from http_client import get
 from test_http_index import boxes, eventually, messages
@@ -93,3 +93,115 @@ def test_wait_answers_with_the_summary(mailnest):
     # The immediate case answers with the cached summary.
     r = get(mailnest.http_port, f"/api/v1/wait?mailbox=alice&after={cursor}&timeout=0")
     assert r.status == 200 and r.json()["message"] == m
+
+
+def test_message_view_envelope_headers_parts_and_tree(mailnest):
+    msg = rich_message()
+    send(mailnest, msg)
+    m = only_message(mailnest)
+    r = get(mailnest.http_port, f"/api/v1/messages/{m['id']}")
+    assert r.status == 200, r.body
+    assert r.headers["content-type"] == "application/json"
+    v = r.json()
+    assert (v["id"], v["mailbox"], v["seq"], v["truncated"]) == (m["id"], "alice", m["seq"], False)
+    # Our SMTP intake writes Return-Path and, for one recipient, "for <rcpt>" in its Received line.
+    assert v["envelope"] == {"return_path": "<sender@remote.test>", "mailbox": "alice",
+                             "recipients": ["alice@localhost"], "recipients_from": "received",
+                             "delivered": m["time"]}
+    headers = {h["name"]: h["value"] for h in v["headers"]}
+    assert headers["Subject"] == "Caf\u00e9 r\u00e9sum\u00e9"  # decoded
+    assert headers["Return-Path"] == "<sender@remote.test>"
+    assert "Received" in headers
+    # ISO-8859-1 quoted-printable text and the HTML part, both as UTF-8.
+    assert v["text"].startswith("Gr\u00fc\u00dfe   aus\n\n   K\u00f6ln.")
+    assert v["html"].startswith("<html><body><p>Gr\u00fc\u00dfe <b>aus</b>")
+    assert v["attachments"] == [{"part": 5, "filename": 'report "Q3".pdf',
+                                 "content_type": "application/pdf", "size": len(PDF)}]
+    tree = v["mime"]
+    assert tree["content_type"] == "multipart/mixed" and tree["part"] == 1
+    alt, pdf = tree["parts"]
+    assert [p["content_type"] for p in alt["parts"]] == ["text/plain", "text/html"]
+    assert alt["parts"][0]["charset"] == "iso-8859-1" and alt["parts"][0]["attachment"] is False
+    assert (pdf["part"], pdf["attachment"], pdf["size"]) == (5, True, len(PDF))
+
+
+def test_recipients_fall_back_to_to_and_cc(mailnest):
+    send(mailnest, rich_message(), rcpts=("alice@localhost", "bob@localhost"))
+    m = only_message(mailnest, "bob")
+    env = get(mailnest.http_port, f"/api/v1/messages/{m['id']}").json()["envelope"]
+    # Two recipients: our Received line names none, so To and Cc tell.
+    assert env["recipients"] == ["alice@localhost", "carol@remote.test"]
+    assert env["recipients_from"] == "to-cc"
+
+
+def test_delivered_to_is_the_envelope_when_present(mailnest_factory, tmp_path):
+    root = tmp_path / "mail"
+    for sub in ("new", "cur", "tmp"):
+        (root / "dave" / sub).mkdir(parents=True)
+    (root / "dave" / "cur" / "1700000000.M1P1Q1.h,S=60:2,S").write_bytes(
+        b"Delivered-To: dave@example.org\nTo: list@example.org\nSubject: via Dovecot\n\nbody\n")
+    mn = mailnest_factory(mail_root=root)
+    m = only_message(mn, "dave")
+    env = get(mn.http_port, f"/api/v1/messages/{m['id']}").json()["envelope"]
+    assert (env["recipients"], env["recipients_from"], env["return_path"]) == (["dave@example.org"], "delivered-to", None)
+
+
+def test_parts_download_decoded_with_safe_headers(mailnest):
+    msg = rich_message()
+    msg.get_payload()[1].set_param("filename", "Bericht K\u00f6ln \"Q3\".pdf", header="Content-Disposition")
+    send(mailnest, msg)
+    m = only_message(mailnest)
+    base = f"/api/v1/messages/{m['id']}/parts"
+    r = get(mailnest.http_port, f"{base}/5")
+    assert r.status == 200
+    assert r.body == PDF  # base64 decoded
+    assert r.headers["content-type"] == "application/pdf"
+    assert r.headers["content-disposition"] == (
+        "attachment; filename=\"Bericht K_ln Q3.pdf\"; filename*=UTF-8''Bericht%20K%C3%B6ln%20Q3.pdf")
+    assert r.headers["x-content-type-options"] == "nosniff"
+    # The HTML part is data: a download, nothing in it may load or run.
+    r = get(mailnest.http_port, f"{base}/4")
+    assert r.status == 200 and r.body.startswith(b"<html><body><p>Gr\xc3\xbc\xc3\x9fe")
+    assert r.headers["content-type"] == "text/html; charset=utf-8"
+    assert r.headers["content-security-policy"] == "default-src 'none'; sandbox"
+    assert r.headers["content-disposition"] == 'attachment; filename="part-4"'
+    assert r.headers["x-content-type-options"] == "nosniff"
+    # The text part keeps its charset: the octets are the part's, decoded from quoted-printable.
+    r = get(mailnest.http_port, f"{base}/3")
+    assert r.headers["content-type"] == "text/plain; charset=iso-8859-1"
+    assert r.body.startswith("Gr\u00fc\u00dfe".encode("iso-8859-1"))
+    for n in ("1", "2", "6", "0", "abc", "5/x", ""):
+        r = get(mailnest.http_port, f"{base}/{n}")
+        assert (r.status, r.json()) == (404, {"error": "no such part"}), n
+
+
+def test_unknown_ids_are_404_for_views_and_parts(mailnest):
+    for target in ("/api/v1/messages/0123456789abcdef", "/api/v1/messages/0123456789abcdef/parts/1",
+                   "/api/v1/messages/..%2f..%2fetc%2fpasswd", "/api/v1/messages/..%2f..%2fetc%2fpasswd/parts/1"):
+        r = get(mailnest.http_port, target)
+        assert (r.status, r.json()) == (404, {"error": "no such message"}), target
+
+
+def test_parsing_is_bounded_by_max_parse_bytes(mailnest_factory):
+    mn = mailnest_factory(http={"max_parse_bytes": 65536})
+    msg = rich_message()
+    msg.add_attachment(b"\x00" * 200000, maintype="application", subtype="octet-stream", filename="big.bin")
+    send(mn, msg)
+    m = only_message(mn)
+    assert m["truncated"] is True and m["subject"] == "Caf\u00e9 r\u00e9sum\u00e9"
+    v = get(mn.http_port, f"/api/v1/messages/{m['id']}").json()
+    assert v["truncated"] is True
+    assert v["text"].startswith("Gr\u00fc\u00dfe")
+    big = [a for a in v["attachments"] if a["filename"] == "big.bin"]
+    assert not big or big[0]["size"] < 65536  # only what lies within the bound
+
+
+@pytest.mark.skipif(not shutil.which("curl"), reason="curl not installed")
+def test_curl_downloads_a_part_with_its_name(mailnest, tmp_path):
+    send(mailnest, rich_message())
+    m = only_message(mailnest)
+    url = f"http://127.0.0.1:{mailnest.http_port}/api/v1/messages/{m['id']}/parts/5"
+    out = subprocess.run(["curl", "-s", "-f", "-O", "-J", url], cwd=tmp_path, capture_output=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    # curl -J takes the ASCII filename= (quotes removed by our sanitizer).
+    assert (tmp_path / "report Q3.pdf").read_bytes() == PDF
