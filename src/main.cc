@@ -6,6 +6,7 @@
 //   mailnest --check-config [--config FILE]
 //   mailnest passwd            (password on stdin → crypt hash on stdout)
 //   mailnest mailboxes [--config FILE]
+//   mailnest show ID [--config FILE]
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
@@ -29,6 +30,7 @@
 #include "base/run_as.h"
 #include "http/http_service.h"
 #include "http/readiness.h"
+#include "http/show_command.h"
 #include "pop3/pop3_server.h"
 #include "smtp/smtp_server.h"
 #include "store/delivery_journal.h"
@@ -46,10 +48,12 @@ constexpr const char* kUsage =
     "                [--mail-root DIR] [--require-non-root] [--http-listen ADDR:PORT|off]\n"
     "       mailnest --check-config [--config FILE]\n"
     "       mailnest passwd        read a password on stdin, print its crypt(3) hash\n"
-    "       mailnest mailboxes [--config FILE]\n";
+    "       mailnest mailboxes [--config FILE]\n"
+    "       mailnest show ID [--config FILE]   a message's decoded headers, text and attachments\n";
 
 struct Args {
-  std::string command = "run";  // run | check | passwd | mailboxes
+  std::string command = "run";  // run | check | passwd | mailboxes | show
+  std::string show_id;          // show: the message id
   std::string config_path;
   std::string smtp_listen, pop3_listen, mail_root;
   std::string http_listen;
@@ -83,6 +87,9 @@ bool ParseArgs(int argc, char** argv, Args* a, std::string* err) {
       a->require_non_root = true;
     } else if (arg == "passwd" || arg == "mailboxes") {
       a->command = arg;
+    } else if (arg == "show") {
+      a->command = arg;
+      if (!value(&a->show_id)) return false;
     } else if (arg == "--help" || arg == "-h") {
       a->command = "help";
     } else if (arg == "--version") {
@@ -426,6 +433,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (!args.mail_root.empty()) config.mail_root = args.mail_root;
+  if (args.command == "show") return RunShow(config, args.show_id);
   if (!config.smtp.listen.enabled && !config.pop3.listen.enabled) {
     fmt::print(stderr, "mailnest: both listeners are off; nothing to do\n");
     return 2;

@@ -205,3 +205,28 @@ def test_curl_downloads_a_part_with_its_name(mailnest, tmp_path):
     assert out.returncode == 0, out.stderr
     # curl -J takes the ASCII filename= (quotes removed by our sanitizer).
     assert (tmp_path / "report Q3.pdf").read_bytes() == PDF
+
+
+def test_show_prints_headers_text_and_attachments(mailnest):
+    from conftest import BINARY
+    msg = rich_message()
+    msg["X-Trick"] = "a\x1b[31mred"  # the email package folds/keeps it; the terminal must not get ESC
+    send(mailnest, msg)
+    m = only_message(mailnest)
+    out = subprocess.run([str(BINARY), "show", m["id"], "--config", str(mailnest.config_path)],
+                         capture_output=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    text = out.stdout.decode()
+    assert text.startswith("Mailbox: alice\nFile: new/")
+    assert "\nSubject: Caf\u00e9 r\u00e9sum\u00e9\n" in text  # decoded
+    assert "\nReturn-Path: <sender@remote.test>\n" in text
+    assert "\n\nGr\u00fc\u00dfe   aus\n\n   K\u00f6ln." in text  # ISO-8859-1 text part as UTF-8
+    assert '  part 5: report "Q3".pdf (application/pdf, %d octets)' % len(PDF) in text
+    assert "\x1b" not in text
+    # The same id as the API; errors are named.
+    bad = subprocess.run([str(BINARY), "show", "0123456789abcdef", "--config", str(mailnest.config_path)],
+                         capture_output=True, timeout=30)
+    assert bad.returncode == 1 and b"no message 0123456789abcdef" in bad.stderr
+    bad = subprocess.run([str(BINARY), "show", "../etc/passwd", "--config", str(mailnest.config_path)],
+                         capture_output=True, timeout=30)
+    assert bad.returncode == 2 and b"is not a message id" in bad.stderr
