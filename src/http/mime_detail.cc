@@ -167,7 +167,14 @@ PartDownload ExtractPart(const ParsedMessage& parsed, int n) {
     if (p.n != n) return true;
     if (!p.is_leaf) return false;
     d.found = true;
-    d.content_type = p.content_type.empty() ? "application/octet-stream" : p.content_type;
+    // Only token characters reach the Content-Type header.
+    bool token = !p.content_type.empty() && p.content_type.find('/') != std::string::npos;
+    for (unsigned char c : p.content_type) {
+      if (!std::isalnum(c) && std::string_view("!#$&^_.+-/").find(static_cast<char>(c)) == std::string_view::npos) {
+        token = false;
+      }
+    }
+    d.content_type = token ? p.content_type : "application/octet-stream";
     if (d.content_type.rfind("text/", 0) == 0) {
       std::string charset = Charset(p.object);
       if (!charset.empty()) d.content_type += "; charset=" + charset;

@@ -46,7 +46,7 @@ void Walk(GMimeObject* o, int depth, int* n, const std::function<bool(const Part
   p.depth = depth;
   p.object = o;
   if (GMimeContentType* ct = g_mime_object_get_content_type(o)) {
-    p.content_type = Lower(TakeGString(g_mime_content_type_get_mime_type(ct)));
+    p.content_type = ValidUtf8(Lower(TakeGString(g_mime_content_type_get_mime_type(ct))));
   }
   if (GMIME_IS_PART(o)) p.filename = ValidUtf8(TakeGString(g_strdup(g_mime_part_get_filename(GMIME_PART(o)))));
   p.is_leaf = !GMIME_IS_MULTIPART(o);

@@ -54,3 +54,11 @@ TEST_CASE("a part is extracted decoded; containers are not parts", "[http][mime]
   CHECK(v["mime"]["parts"].size() == 2);
   CHECK(v["text"] == "hi");
 }
+
+TEST_CASE("a part's odd content type is served as application/octet-stream", "[http][mime]") {
+  ParsedMessage p = ParseMessageBytes(
+      "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/pl\xE9in\n\nx\n--b--\n");
+  PartDownload d = ExtractPart(p, 2);
+  CHECK(d.found);
+  CHECK(d.content_type == "application/octet-stream");
+}
