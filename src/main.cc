@@ -8,6 +8,7 @@
 //   mailnest mailboxes [--config FILE]
 //   mailnest queue [--config FILE]   (the relay queue, read-only)
 //   mailnest messages [--config FILE] [--mailbox M] [--limit N]   (http/messages_cli.h)
+//   mailnest show ID [--config FILE]
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
@@ -33,6 +34,7 @@
 #include "http/http_service.h"
 #include "http/messages_cli.h"
 #include "http/readiness.h"
+#include "http/show_command.h"
 #include "pop3/pop3_server.h"
 #include "relay/queue_store.h"
 #include "relay/relay_queue.h"
@@ -54,10 +56,12 @@ constexpr const char* kUsage =
     "       mailnest passwd        read a password on stdin, print its crypt(3) hash\n"
     "       mailnest mailboxes [--config FILE]\n"
     "       mailnest queue [--config FILE]   list the relay queue (docs/RELAY.md)\n"
-    "       mailnest messages [--config FILE] [--mailbox M] [--limit N]   newest messages first\n";
+    "       mailnest messages [--config FILE] [--mailbox M] [--limit N]   newest messages first\n"
+    "       mailnest show ID [--config FILE]   a message's decoded headers, text and attachments\n";
 
 struct Args {
-  std::string command = "run";  // run | check | passwd | mailboxes
+  std::string command = "run";  // run | check | passwd | mailboxes | show
+  std::string show_id;          // show: the message id
   std::string config_path;
   std::string smtp_listen, pop3_listen, mail_root;
   std::string http_listen;
@@ -91,6 +95,9 @@ bool ParseArgs(int argc, char** argv, Args* a, std::string* err) {
       a->require_non_root = true;
     } else if (arg == "passwd" || arg == "mailboxes" || arg == "queue") {
       a->command = arg;
+    } else if (arg == "show") {
+      a->command = arg;
+      if (!value(&a->show_id)) return false;
     } else if (arg == "--help" || arg == "-h") {
       a->command = "help";
     } else if (arg == "--version") {
@@ -484,6 +491,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (!args.mail_root.empty()) config.mail_root = args.mail_root;
+  if (args.command == "show") return RunShow(config, args.show_id);
   if (!config.smtp.listen.enabled && !config.pop3.listen.enabled) {
     fmt::print(stderr, "mailnest: both listeners are off; nothing to do\n");
     return 2;

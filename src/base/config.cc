@@ -260,6 +260,8 @@ Status ParseHttp(const json& j, HttpConfig* c) {
   MN_TRY(r.Uint("session_ring", &c->session_ring, 0, 100000));
   MN_TRY(r.Uint("session_max_lines", &c->session_max_lines, 10, 100000));
   MN_TRY(ParseHttpAccess(r, c));
+  MN_TRY(r.Uint("max_parse_bytes", &c->max_parse_bytes, 65536, uint64_t{1} << 30));
+  MN_TRY(r.Uint("max_search_scan", &c->max_search_scan, 1, 1000000));
   return r.CheckNoUnknownKeys();
 }
 

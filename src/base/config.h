@@ -121,6 +121,13 @@ struct HttpConfig {
   std::map<std::string, std::string> users;
   bool read_only = false;
   std::vector<std::string> cors_origins;
+  // Octets of a message file GMime parses (summaries, the message view,
+  // parts, body search); a longer file is parsed from its first octets only
+  // and the answer says "truncated": true.
+  uint64_t max_parse_bytes = 16777216;
+  // Messages one query= request examines (GET /api/v1/messages, /wait);
+  // beyond: the answer stops there with "scan_limit_reached": true.
+  uint32_t max_search_scan = 10000;
 };
 
 // Who the server runs as once its listeners are bound and the journal is

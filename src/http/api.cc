@@ -10,12 +10,14 @@
 
 #include "base/metrics.h"
 #include "http/access_gate.h"
+#include "http/api_message.h"
 #include "http/deferred_request.h"
 #include "http/h2o_server.h"
 #include "http/http_reply.h"
 #include "http/live_stats.h"
 #include "http/message_index.h"
 #include "http/message_json.h"
+#include "http/message_search.h"
 #include "http/metrics_text.h"
 #include "http/query_string.h"
 #include "http/raw_reader.h"
@@ -26,12 +28,13 @@ namespace {
 
 std::string_view View(h2o_iovec_t v) { return {v.base, v.len}; }
 
-nlohmann::json Summary(const IndexedMessage& m) { return MessageListItem(m); }
-
 }  // namespace
 
 Api::Api(uv_loop_t* loop, const Config& config, const Readiness* readiness, const MessageIndex* index)
-    : loop_(loop), config_(config), readiness_(readiness), index_(index) {}
+    : loop_(loop), config_(config), readiness_(readiness), index_(index) {
+  search_ = std::make_unique<MessageSearch>(loop_, config_, index_, [this] { return closing(); });
+  views_ = std::make_unique<MessageViewApi>(loop_, config_, index_, [this] { return closing(); });
+}
 
 Api::~Api() = default;
 
@@ -119,7 +122,7 @@ void Api::MetricsText(h2o_req_t* req, std::string_view, const Params&) {
   HttpGauges g;
   g.index_messages = index_->size();
   g.index_mailboxes = index_->Mailboxes().size();
-  g.waiters = waiters_.size();
+  g.waiters = search_->waiters();
   std::string text = FormatMetrics(GlobalMetrics(), g);
   if (stats_) text += stats_->MetricsText();
   Send(req, 200, "text/plain; version=0.0.4; charset=utf-8", text, closing());
@@ -149,38 +152,13 @@ bool Api::TakeMailbox(h2o_req_t* req, const Params& q, std::string* out) {
   return true;
 }
 
-void Api::Messages(h2o_req_t* req, std::string_view, const Params& q) {
-  for (const auto& [k, v] : q) {
-    if (k != "mailbox" && k != "limit" && k != "cursor") {
-      return SendError(req, 400, fmt::format("{}: unknown parameter (mailbox, limit, cursor)", k), closing());
-    }
-  }
-  std::string mailbox;
-  if (!TakeMailbox(req, q, &mailbox)) return;
-  uint64_t limit = std::min<uint64_t>(50, config_.http.max_list_limit);
-  if (auto it = q.find("limit"); it != q.end() && !ParseBoundedUint(it->second, 1, config_.http.max_list_limit, &limit)) {
-    return SendError(req, 400, fmt::format("limit: must be 1..{}", config_.http.max_list_limit), closing());
-  }
-  ListCursor cursor;
-  bool has_cursor = false;
-  if (auto it = q.find("cursor"); it != q.end()) {
-    if (!ListCursor::Decode(it->second, &cursor)) {
-      return SendError(req, 400, "cursor: not a cursor this API returned", closing());
-    }
-    has_cursor = true;
-  }
-  auto page = index_->List(mailbox, limit, has_cursor ? &cursor : nullptr);
-  nlohmann::json items = nlohmann::json::array();
-  for (const IndexedMessage* m : page.items) items.push_back(Summary(*m));
-  nlohmann::json out = {{"messages", items}, {"next_cursor", nullptr}, {"last_seq", index_->last_seq()}};
-  if (page.next) out["next_cursor"] = page.next->Encode();
-  SendJson(req, 200, out, closing());
-}
+void Api::Messages(h2o_req_t* req, std::string_view, const Params& q) { search_->List(req, q); }
 
 void Api::Message(h2o_req_t* req, std::string_view rest, const Params&) {
   size_t slash = rest.find('/');
   std::string_view id = rest.substr(0, slash);
   std::string_view what = slash == std::string_view::npos ? "" : rest.substr(slash);
+  if (what != "/raw" && views_->Handle(req, id, what)) return;
   if (what != "/raw") return SendError(req, 404, "no such endpoint", closing());
   const IndexedMessage* m = MessageIndex::LooksLikeId(id) ? index_->Find(id) : nullptr;
   if (!m) return SendError(req, 404, "no such message", closing());
@@ -201,71 +179,10 @@ void Api::Message(h2o_req_t* req, std::string_view rest, const Params&) {
   });
 }
 
-// GET /api/v1/wait?mailbox=&after=&timeout=: 200 with the first message
-// whose seq is past `after` (at once if one exists), or 204 when timeout
-// seconds pass first. A mailbox may be a configured user's that has no
-// directory yet: waiting for the first message is the point.
-void Api::Wait(h2o_req_t* req, std::string_view, const Params& q) {
-  for (const auto& [k, v] : q) {
-    if (k != "mailbox" && k != "after" && k != "timeout") {
-      return SendError(req, 400, fmt::format("{}: unknown parameter (mailbox, after, timeout)", k), closing());
-    }
-  }
-  std::string mailbox;
-  if (auto it = q.find("mailbox"); it != q.end()) {
-    if (!IsValidMailboxName(it->second)) return SendError(req, 400, "mailbox: not a valid mailbox name", closing());
-    if (!index_->HasMailbox(it->second) && !config_.users.count(it->second)) {
-      return SendError(req, 404, fmt::format("mailbox: no mailbox '{}'", it->second), closing());
-    }
-    mailbox = it->second;
-  }
-  uint64_t after = 0;
-  if (auto it = q.find("after"); it != q.end() && !ParseBoundedUint(it->second, 0, UINT64_MAX, &after)) {
-    return SendError(req, 400, "after: must be a seq number (last_seq of an earlier answer)", closing());
-  }
-  uint64_t timeout = std::min<uint64_t>(30, config_.http.max_wait_s);
-  if (auto it = q.find("timeout"); it != q.end() && !ParseBoundedUint(it->second, 0, config_.http.max_wait_s, &timeout)) {
-    return SendError(req, 400, fmt::format("timeout: must be 0..{} seconds", config_.http.max_wait_s), closing());
-  }
-  if (const IndexedMessage* m = index_->FirstAfter(mailbox, after)) {
-    return SendJson(req, 200, {{"message", Summary(*m)}, {"last_seq", index_->last_seq()}}, closing());
-  }
-  if (timeout == 0 || closing()) return Send(req, 204, "", "", closing());
-  if (waiters_.size() >= config_.http.max_waiters) {
-    return SendError(req, 503, fmt::format("more than {} waiting requests", config_.http.max_waiters), closing());
-  }
-  auto* w = new Waiter{{}, this, DeferredRequest::Make(req), mailbox, after};
-  uv_timer_init(loop_, &w->timer);
-  uv_timer_start(
-      &w->timer, [](uv_timer_t* t) { reinterpret_cast<Waiter*>(t)->api->Finish(reinterpret_cast<Waiter*>(t), nullptr); },
-      timeout * 1000, 0);
-  waiters_.insert(w);
-}
+void Api::Wait(h2o_req_t* req, std::string_view, const Params& q) { search_->Wait(req, q); }
 
-void Api::Finish(Waiter* w, const IndexedMessage* m) {
-  waiters_.erase(w);
-  if (h2o_req_t* req = w->req->Take()) {
-    if (m) {
-      SendJson(req, 200, {{"message", Summary(*m)}, {"last_seq", index_->last_seq()}}, closing());
-    } else {
-      Send(req, 204, "", "", closing());
-    }
-  }
-  uv_timer_stop(&w->timer);
-  uv_close(reinterpret_cast<uv_handle_t*>(&w->timer), [](uv_handle_t* h) { delete reinterpret_cast<Waiter*>(h); });
-}
+void Api::OnIndexChanged() { search_->OnIndexChanged(); }
 
-void Api::OnIndexChanged() {
-  std::vector<std::pair<Waiter*, const IndexedMessage*>> ready;
-  for (Waiter* w : waiters_) {
-    if (const IndexedMessage* m = index_->FirstAfter(w->mailbox, w->after)) ready.emplace_back(w, m);
-  }
-  for (auto& [w, m] : ready) Finish(w, m);
-}
-
-void Api::Drain() {
-  std::vector<Waiter*> all(waiters_.begin(), waiters_.end());
-  for (Waiter* w : all) Finish(w, nullptr);
-}
+void Api::Drain() { search_->Drain(); }
 
 }  // namespace mailnest

@@ -7,7 +7,9 @@
 //   GET /metrics                    Prometheus text format
 //   GET /api/v1/mailboxes           every mailbox: messages, octets, unseen
 //   GET /api/v1/messages            newest first, cursor pagination
+//   GET /api/v1/messages/{id}       the parsed message (GMime, on the thread pool)
 //   GET /api/v1/messages/{id}/raw   the file as stored (read on the thread pool)
+//   GET /api/v1/messages/{id}/parts/{n}  one decoded MIME part, as a download
 //   GET /api/v1/wait                blocks until a message past a cursor exists
 //   GET /api/v1/events              Server-Sent Events (http/api_events.cc)
 //   GET /api/v1/sessions[/{id}]     SMTP/POP3 transcripts (http/api_sessions.cc)
@@ -40,6 +42,8 @@ class SessionRecorder;
 class HttpServer;
 class MessageDeleter;
 class MessageIndex;
+class MessageSearch;
+class MessageViewApi;
 struct IndexedMessage;
 
 class Api {
@@ -84,17 +88,6 @@ class Api {
   void DeleteMessage(h2o_req_t* req, std::string_view id, const Params& q);  // api_delete.cc
   void DeleteMessages(h2o_req_t* req, std::string_view, const Params& q);    // api_delete.cc
 
-  // One parked GET /api/v1/wait. The timer is ours (not in h2o's pool) and
-  // the Waiter is freed by its close callback.
-  struct Waiter {
-    uv_timer_t timer;  // first: the callback gets &timer
-    Api* api;
-    std::shared_ptr<DeferredRequest> req;
-    std::string mailbox;
-    uint64_t after;
-  };
-  // Answers (200 with the message, or 204) and frees the waiter.
-  void Finish(Waiter* w, const IndexedMessage* m);
   bool closing() const;
   // mailbox= checked: "" (absent) or a mailbox the index knows; false = answered.
   bool TakeMailbox(h2o_req_t* req, const Params& q, std::string* out);
@@ -109,7 +102,8 @@ class Api {
   const LiveStats* stats_ = nullptr;
   MessageDeleter* deleter_ = nullptr;
   AccessGate* gate_ = nullptr;  // CORS, Basic auth, read-only
-  std::set<Waiter*> waiters_;
+  std::unique_ptr<MessageSearch> search_;  // /messages and /wait: summaries, query=
+  std::unique_ptr<MessageViewApi> views_;  // /messages/{id} and /messages/{id}/parts/{n}
 };
 
 }  // namespace mailnest

@@ -12,7 +12,7 @@ namespace mailnest {
 // Flags come from file names other programs may have made: bytes that are
 // not UTF-8 become U+FFFD instead of making dump() throw.
 std::string MessageSummaryJson(const IndexedMessage& m) {
-  return MessageListItem(m).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return MessageIndexFields(m).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 LiveFeed::LiveFeed(MessageIndex* index, IndexWatcher* watcher, EventHub* hub, std::function<void()> on_changed)

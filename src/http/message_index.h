@@ -23,6 +23,8 @@
 
 namespace mailnest {
 
+struct MessageSummary;  // http/message_summary.h
+
 // One message, kept small: 100,000 of them must fit the index's memory
 // budget (docs/PERFORMANCE.md), so the id is a number, the mailbox name is
 // shared with its Box, and the unique part and flags are views into the
@@ -44,6 +46,9 @@ struct IndexedMessage {
   std::string_view flags() const {
     return file_name.size() > unique_len + 3 ? std::string_view(file_name).substr(unique_len + 3) : std::string_view();
   }
+  // The header summary once parsed (off the loop, on first need); a cache
+  // the loop thread fills, so const entries may gain it. Freed with the entry.
+  mutable std::shared_ptr<const MessageSummary> summary;
 };
 
 struct MailboxSummary {

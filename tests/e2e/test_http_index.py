@@ -136,7 +136,7 @@ def test_list_pagination_newest_first(mailnest_factory, tmp_path):
     ("?limit=abc", 400, "limit: must be 1..1000"),
     ("?limit=1001", 400, "limit: must be 1..1000"),
     ("?cursor=zzz", 400, "cursor: not a cursor this API returned"),
-    ("?colour=red", 400, "colour: unknown parameter (mailbox, limit, cursor)"),
+    ("?colour=red", 400, "colour: unknown parameter (mailbox, query, limit, cursor)"),
     ("?limit=1&limit=2", 400, "limit: given more than once"),
     ("?mailbox=%zz", 400, "mailbox: bad %-escape"),
 ])

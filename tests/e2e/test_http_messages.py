@@ -38,8 +38,9 @@ def test_raw_follows_a_move_to_cur(mailnest):
     ("/api/v1/messages/0123456789abcdef/raw", 404, "no such message"),
     ("/api/v1/messages/..%2f..%2fetc%2fpasswd/raw", 404, "no such message"),
     ("/api/v1/messages/alice/raw", 404, "no such message"),
-    ("/api/v1/messages/0123456789abcdef", 404, "no such endpoint"),
-    ("/api/v1/messages/0123456789abcdef/parts/1", 404, "no such endpoint"),
+    ("/api/v1/messages/0123456789abcdef", 404, "no such message"),
+    ("/api/v1/messages/0123456789abcdef/parts/1", 404, "no such message"),
+    ("/api/v1/messages/0123456789abcdef/other", 404, "no such endpoint"),
 ])
 def test_unknown_ids_are_404(mailnest, target, status, error):
     r = get(mailnest.http_port, target)
@@ -122,7 +123,7 @@ def test_waiters_are_bounded(mailnest_factory):
     ("?after=-1", 400, "after: must be a seq number (last_seq of an earlier answer)"),
     ("?timeout=121", 400, "timeout: must be 0..120 seconds"),
     ("?timeout=x", 400, "timeout: must be 0..120 seconds"),
-    ("?query=from:x", 400, "query: unknown parameter (mailbox, after, timeout)"),
+    ("?colour=red", 400, "colour: unknown parameter (mailbox, query, after, timeout)"),
 ])
 def test_bad_wait_parameters(mailnest, query, status, error):
     r = get(mailnest.http_port, "/api/v1/wait" + query)
