@@ -7,7 +7,7 @@
 //   mailnest passwd            (password on stdin → crypt hash on stdout)
 //   mailnest mailboxes [--config FILE]
 //   mailnest queue [--config FILE]   (the relay queue, read-only)
-//   mailnest messages [--config FILE] [--mailbox M] [--limit N]   (http/messages_cli.h)
+//   mailnest messages [--config FILE] [--mailbox M] [--query Q] [--limit N]   (http/messages_cli.h)
 //   mailnest show ID [--config FILE]
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -56,7 +56,7 @@ constexpr const char* kUsage =
     "       mailnest passwd        read a password on stdin, print its crypt(3) hash\n"
     "       mailnest mailboxes [--config FILE]\n"
     "       mailnest queue [--config FILE]   list the relay queue (docs/RELAY.md)\n"
-    "       mailnest messages [--config FILE] [--mailbox M] [--limit N]   newest messages first\n"
+    "       mailnest messages [--config FILE] [--mailbox M] [--query Q] [--limit N]   newest messages first\n"
     "       mailnest show ID [--config FILE]   a message's decoded headers, text and attachments\n";
 
 struct Args {

@@ -57,3 +57,31 @@ def test_bad_arguments_exit_2():
         out = run(*args)
         assert out.returncode == 2, args
         assert out.stderr
+
+
+def test_query_selects_by_headers_body_and_name_fields(tmp_path):
+    root = tmp_path / "mail"
+    for sub in ("new", "cur", "tmp"):
+        (root / "erin" / sub).mkdir(parents=True)
+
+    def put(name, subject, body):
+        text = f"From: Bob <bob@example.org>\nSubject: {subject}\n\n{body}\n".encode()
+        (root / "erin" / "new" / f"{name},S={len(text)}").write_bytes(text)
+
+    put("1700000000.M1P1Q1.h", "Invoice 42", "please pay")
+    put("1700000100.M1P1Q2.h", "Lunch", "the invoice is attached")
+    put("1700000200.M1P1Q3.h", "Invoice 43", "second reminder")
+    cfg = tmp_path / "c.json"
+    cfg.write_text(json.dumps({"mail_root": str(root)}))
+
+    def dates(*query):
+        out = run("--config", str(cfg), *query)
+        assert out.returncode == 0, out.stderr
+        return [line.split()[2] for line in out.stdout.splitlines()[1:]]
+
+    assert dates("--query", "subject:invoice") == ["2023-11-14T22:16:40Z", "2023-11-14T22:13:20Z"]
+    assert dates("--query", "body:attached") == ["2023-11-14T22:15:00Z"]
+    assert dates("--query", "from:bob subject:invoice", "--limit", "1") == ["2023-11-14T22:16:40Z"]
+    assert dates("--query", "subject:nothing") == []
+    out = run("--config", str(cfg), "--query", "frm:bob")
+    assert out.returncode == 2 and "unknown field" in out.stderr
