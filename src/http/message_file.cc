@@ -1,4 +1,5 @@
 #include "http/message_file.h"
+#include "store/maildir_lookup.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -26,21 +27,6 @@ int OpenRegular(const std::string& path, bool* gone) {
   return fd;
 }
 
-// The name in dir whose unique part (before ":2,") is `unique`, or "".
-std::string FindByUnique(const std::string& dir, const std::string& unique) {
-  std::string found;
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return found;
-  while (dirent* e = ::readdir(d)) {
-    std::string_view n = e->d_name;
-    if (n.substr(0, unique.size()) == unique && (n.size() == unique.size() || n[unique.size()] == ':')) {
-      found = std::string(n);
-      break;
-    }
-  }
-  ::closedir(d);
-  return found;
-}
 
 }  // namespace
 
@@ -54,7 +40,8 @@ int OpenMessageFile(const std::string& mail_root, const MessageLocation& loc, bo
   if (fd >= 0 || !*gone) return fd;
   // Moved since the index looked: search both directories by unique part.
   for (const char* sub : {"cur/", "new/"}) {
-    std::string moved = FindByUnique(box + sub, loc.unique);
+    std::string moved;
+    FindByUnique(box + sub, loc.unique, &moved);  // moved stays "" when none
     if (!moved.empty()) return OpenRegular(box + sub + moved, gone);
   }
   *gone = true;

@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "uv/pool_job.h"
+#include "store/maildir_lookup.h"
 
 namespace mailnest {
 
@@ -49,21 +50,6 @@ RawResult ReadFile(const std::string& path) {
   return r;
 }
 
-// The name in dir whose unique part (before ":2,") is `unique`, or "".
-std::string FindByUnique(const std::string& dir, const std::string& unique) {
-  std::string found;
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return found;
-  while (dirent* e = ::readdir(d)) {
-    std::string_view n = e->d_name;
-    if (n.substr(0, unique.size()) == unique && (n.size() == unique.size() || n[unique.size()] == ':')) {
-      found = std::string(n);
-      break;
-    }
-  }
-  ::closedir(d);
-  return found;
-}
 
 }  // namespace
 
@@ -78,7 +64,8 @@ void ReadRawMessage(uv_loop_t* loop, const std::string& mail_root, const Indexed
       [result, first, other, name = m.file_name, unique = std::string(m.unique())] {
         *result = ReadFile(first + name);
         if (result->code != RawResult::kGone) return;
-        std::string moved = FindByUnique(other, unique);
+        std::string moved;
+        FindByUnique(other, unique, &moved);  // moved stays "" when none
         if (!moved.empty()) *result = ReadFile(other + moved);
       },
       [result, done = std::move(done)] { done(*result); });

@@ -6,6 +6,7 @@
 #include <climits>
 #include <ctime>
 
+#include "base/ascii.h"
 #include "base/cidr.h"
 #include "relay/dsn.h"
 #include "relay/relay_attempt.h"
@@ -16,17 +17,9 @@ namespace mailnest {
 
 namespace {
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 std::string DomainOf(const std::string& address) {
   size_t at = address.rfind('@');
-  return at == std::string::npos ? std::string() : Lower(address.substr(at + 1));
+  return at == std::string::npos ? std::string() : AsciiLower(address.substr(at + 1));
 }
 
 int64_t Now() { return static_cast<int64_t>(time(nullptr)); }

@@ -1,4 +1,5 @@
 #include "smtp/smtp_session.h"
+#include "base/ascii.h"
 #include "base/live_hooks.h"
 #include "base/metrics.h"
 #include "relay/relay_queue.h"
@@ -11,14 +12,6 @@
 namespace mailnest {
 
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
 
 // "127.0.0.1:4321" → "127.0.0.1", "[::1]:4321" → "::1".
 std::string PeerIp(const std::string& peer) {
@@ -340,7 +333,7 @@ bool SmtpSession::CheckRcpt(SmtpCommandArgs& args) {
     return false;
   }
   const Config& config = *ctx_.config;
-  if (!args.rcpt.postmaster && !config.local_domains.count(Lower(args.rcpt.recipient.domain))) {
+  if (!args.rcpt.postmaster && !config.local_domains.count(AsciiLower(args.rcpt.recipient.domain))) {
     // relay.enabled and the client in relay.networks: queue it for the
     // next hop (docs/RELAY.md); everyone else: 550 5.7.1 as always.
     if (ctx_.relay && ctx_.relay->MayRelay(peer_ip_)) {
