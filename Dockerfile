@@ -9,7 +9,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       g++ meson ninja-build pkg-config \
       libuv1-dev libfmt-dev nlohmann-json3-dev catch2 libcrypt-dev \
-      libh2o-dev libwslay-dev libssl-dev libgmime-3.0-dev \
+      libh2o-dev libwslay-dev libssl-dev libgmime-3.0-dev libc-ares-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY meson.build meson_options.txt ./
@@ -29,7 +29,7 @@ RUN meson setup build --wrap-mode=nofallback -Dtests=true -Dbench=false --prefix
 # ---- runtime stage: the binary and its shared libraries ---------------------------
 FROM debian:bookworm-slim AS runtime
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libuv1 libfmt9 libcrypt1 libh2o0.13 libwslay1 libssl3 libgmime-3.0-0 \
+ && apt-get install -y --no-install-recommends libuv1 libfmt9 libcrypt1 libh2o0.13 libwslay1 libssl3 libgmime-3.0-0 libc-ares2 \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 mailnest \
  && useradd --system --uid 10001 --gid mailnest --home-dir /var/lib/mailnest --shell /usr/sbin/nologin mailnest \
