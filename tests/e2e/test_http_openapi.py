@@ -3,12 +3,16 @@
 describes the REAL answers of every endpoint: each request below is checked
 by openapi_check (status documented, Content-Type documented, body matches
 the schema). A new endpoint gets validated by adding one api.request line."""
+import http.client
 import json
 import poplib
+import smtplib
+from email.message import EmailMessage
 
 import pytest
 
 from conftest import PASSWORDS, base_config
+from http_client import Response
 from openapi_check import OpenApi
 from test_http_index import boxes, deliver, eventually
 
@@ -38,6 +42,14 @@ def test_checker_catches_what_the_document_does_not_say(api):
     ]:
         with pytest.raises(AssertionError, match=what):
             api.check(method, target, resp)
+    # nullable + allOf ($ref or null), and a media range.
+    wait = lambda body: Response(200, {"content-type": "application/json"}, json.dumps(body).encode())
+    api.check("GET", "/api/v1/wait", wait({"message": None, "last_seq": 3, "scanned": 9, "scan_limit_reached": True}))
+    with pytest.raises(AssertionError, match="does not match"):
+        api.check("GET", "/api/v1/wait", wait({"message": 3, "last_seq": 3}))
+    api.check("GET", "/api/v1/messages/0123456789abcdef/parts/2",
+              Response(200, {"content-type": "application/pdf"}, b"%PDF"))
+    api.check("GET", "/api/v1/events", Response(200, {"content-type": "text/event-stream; charset=utf-8"}, b""))
     bad = OpenApi({"openapi": "2.0", "info": {}, "paths": {"x": {"get": {}}, "/a/{id}": {"get": {"responses": {
         "200": {"description": "d", "content": {"application/json": {"schema": {"$ref": "#/nope"}}}}}}}}})
     problems = " ".join(bad.problems())
@@ -51,8 +63,21 @@ def test_served_document_is_the_source_file(mailnest, api):
     assert r.headers["x-content-type-options"] == "nosniff"
 
 
+def deliver_with_attachment(mn, rcpt):
+    msg = EmailMessage()
+    msg["From"] = "René <rene@remote.test>"
+    msg["To"] = rcpt
+    msg["Subject"] = "report attached"
+    msg["Message-ID"] = "<report-1@remote.test>"
+    msg["Date"] = "Tue, 01 Dec 2026 10:00:00 +0000"
+    msg.set_content("Grüße, the report is attached.\n")
+    msg.add_attachment(b"%PDF-1.4 not really\n", maintype="application", subtype="pdf", filename="report.pdf")
+    with smtplib.SMTP("127.0.0.1", mn.smtp_port, timeout=10) as s:
+        s.sendmail("rene@remote.test", [rcpt], msg.as_bytes())
+
+
 def test_every_endpoint_answers_as_documented(mailnest_factory, api):
-    mn = mailnest_factory()
+    mn = mailnest_factory(http={"max_subscribers": 1})
     p = mn.http_port
     assert eventually(lambda: api.request(p, "GET", "/readyz").status == 200)
     api.request(p, "GET", "/livez")
@@ -77,6 +102,49 @@ def test_every_endpoint_answers_as_documented(mailnest_factory, api):
     api.request(p, "GET", f"/api/v1/wait?after={page['last_seq']}&timeout=0")   # 204
     api.request(p, "GET", "/api/v1/wait?timeout=999")                           # 400
     api.request(p, "GET", "/api/v1/wait?mailbox=nobody")                        # 404
+    # The message view and its parts, on a MIME message with an attachment.
+    deliver_with_attachment(mn, "bob@localhost")
+    assert eventually(lambda: boxes(mn).get("bob", {}).get("messages") == 2)
+    c = api.request(p, "GET", "/api/v1/messages?mailbox=bob&limit=1").json()["messages"][0]
+    view = api.request(p, "GET", f"/api/v1/messages/{c['id']}").json()
+    assert view["attachments"][0]["filename"] == "report.pdf" and view["mime"]["parts"]
+    api.request(p, "GET", "/api/v1/messages/0123456789abcdef")                       # 404
+    part = view["attachments"][0]["part"]
+    assert api.request(p, "GET", f"/api/v1/messages/{c['id']}/parts/{part}").body == b"%PDF-1.4 not really\n"
+    api.request(p, "GET", f"/api/v1/messages/{c['id']}/parts/{view['mime']['parts'][0]['part']}")  # 200 text
+    api.request(p, "GET", f"/api/v1/messages/{c['id']}/parts/1")                    # 404 a container
+    api.request(p, "GET", f"/api/v1/messages/{c['id']}/parts/99")                   # 404
+    api.request(p, "GET", "/api/v1/messages/0123456789abcdef/parts/1")              # 404
+    # query= on the listing and the wait; the summary fields once parsed.
+    found = api.request(p, "GET", "/api/v1/messages?query=has:attachment").json()
+    assert [m["id"] for m in found["messages"]] == [c["id"]] and found["scanned"] >= 1
+    assert found["messages"][0]["subject"] == "report attached" and found["messages"][0]["attachments"] == 1
+    api.request(p, "GET", "/api/v1/messages?query=frm:x")                            # 400
+    assert api.request(p, "GET", "/api/v1/wait?query=subject:report&timeout=1").json()["message"]["id"] == c["id"]
+    api.request(p, "GET", f"/api/v1/wait?query=subject:nothing&after={page['last_seq']}&timeout=0")  # 204
+    api.request(p, "GET", "/api/v1/wait?query=has:pdf")                              # 400
+    # Sessions (the SMTP deliveries above) and stats.
+    sessions = api.request(p, "GET", "/api/v1/sessions").json()["sessions"]
+    assert sessions and sessions[0]["protocol"] == "smtp"
+    api.request(p, "GET", "/api/v1/sessions?limit=1")
+    api.request(p, "GET", "/api/v1/sessions?limit=0")                                # 400
+    assert api.request(p, "GET", f"/api/v1/sessions/{sessions[0]['id']}").json()["transcript"]
+    api.request(p, "GET", "/api/v1/sessions/999999")                                 # 404
+    api.request(p, "GET", "/api/v1/sessions/1?x=1")                                  # 400
+    stats = api.request(p, "GET", "/api/v1/stats?top=5").json()
+    assert stats["smtp"]["messages_accepted"] == 4 and stats["top_recipients"]
+    api.request(p, "GET", "/api/v1/stats?top=0")                                     # 400
+    # Events: one stream open (http.max_subscribers is 1 here), so a second is 503.
+    api.request(p, "GET", "/api/v1/events?types=bogus")                              # 400
+    api.request(p, "HEAD", "/api/v1/events")
+    held = http.client.HTTPConnection("127.0.0.1", p, timeout=10)
+    held.request("GET", "/api/v1/events?types=message.new")
+    stream = held.getresponse()
+    api.check("GET", "/api/v1/events?types=message.new", Response(stream.status, {
+        k.lower(): v for k, v in stream.getheaders()}, b""))
+    assert stream.status == 200 and stream.readline().startswith(b":")
+    assert eventually(lambda: api.request(p, "GET", "/api/v1/events").status == 503)
+    held.close()
     # Deleting, with POP3 holding alice's mailbox first (409).
     pop = poplib.POP3("127.0.0.1", mn.pop3_port, timeout=10)
     pop.user("alice")
