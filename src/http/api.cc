@@ -43,23 +43,23 @@ bool Api::closing() const { return server_ && server_->shutting_down(); }
 void Api::Handle(h2o_req_t* req) { Serve(req, false); }
 
 void Api::Serve(h2o_req_t* req, bool admitted) {
-  static constexpr std::array<Route, 12> kRoutes{{
-      {"/livez", &Api::Livez, false},
-      {"/readyz", &Api::Readyz, false},
-      {"/metrics", &Api::MetricsText, false},
-      {"/api/v1/mailboxes", &Api::Mailboxes, false},
-      {"/api/v1/messages", &Api::Messages, false},
-      {"/api/v1/messages/", &Api::Message, true},
-      {"/api/v1/wait", &Api::Wait, false},
-      {"/api/v1/events", &Api::Events, false},
-      {"/api/v1/sessions", &Api::Sessions, false},
-      {"/api/v1/sessions/", &Api::Session, true},
-      {"/api/v1/stats", &Api::Stats, false},
-      {"/api/v1/openapi.json", &Api::OpenApi, false},
-  }};
-  static constexpr std::array<Route, 2> kDeleteRoutes{{
-      {"/api/v1/messages", &Api::DeleteMessages, false},
-      {"/api/v1/messages/", &Api::DeleteMessage, true},
+  // One row per method and path. HEAD is served by the GET row. A row whose
+  // path ends in '/' is a prefix; its handler gets the rest of the path.
+  static constexpr std::array<Route, 14> kRoutes{{
+      {"GET", "/livez", &Api::Livez, false},
+      {"GET", "/readyz", &Api::Readyz, false},
+      {"GET", "/metrics", &Api::MetricsText, false},
+      {"GET", "/api/v1/mailboxes", &Api::Mailboxes, false},
+      {"GET", "/api/v1/messages", &Api::Messages, false},
+      {"GET", "/api/v1/messages/", &Api::Message, true},
+      {"GET", "/api/v1/wait", &Api::Wait, false},
+      {"GET", "/api/v1/events", &Api::Events, false},
+      {"GET", "/api/v1/sessions", &Api::Sessions, false},
+      {"GET", "/api/v1/sessions/", &Api::Session, true},
+      {"GET", "/api/v1/stats", &Api::Stats, false},
+      {"GET", "/api/v1/openapi.json", &Api::OpenApi, false},
+      {"DELETE", "/api/v1/messages", &Api::DeleteMessages, false},
+      {"DELETE", "/api/v1/messages/", &Api::DeleteMessage, true},
   }};
   // The prelude, in this order: URL size, header size, access (CORS, Basic
   // auth, read-only: http/access_gate.h, which may answer later and then
@@ -84,21 +84,19 @@ void Api::Serve(h2o_req_t* req, bool admitted) {
     query = target.substr(req->query_at + 1);
   }
   auto match = [path](const Route& r) { return r.prefix ? path.substr(0, r.path.size()) == r.path : path == r.path; };
+  std::string_view row_method = method == "HEAD" ? std::string_view("GET") : method;
   const Route* route = nullptr;
-  auto find = [&](const auto& table) {
-    for (const Route& r : table) {
-      if (match(r)) return &r;
+  std::string allow;  // the methods this path has, for a 405
+  for (const Route& r : kRoutes) {
+    if (!match(r)) continue;
+    if (r.method == row_method && !route) route = &r;
+    if (allow.find(r.method) == std::string::npos) {
+      if (!allow.empty()) allow += ", ";
+      allow += r.method == "GET" ? "GET, HEAD" : std::string(r.method);
     }
-    return static_cast<const Route*>(nullptr);
-  };
-  if (method == "GET" || method == "HEAD") route = find(kRoutes);
-  if (method == "DELETE") route = find(kDeleteRoutes);
+  }
   if (!route) {
-    // 405 (with the methods that path has) when the path exists at all.
-    bool get = std::any_of(kRoutes.begin(), kRoutes.end(), match);
-    bool del = std::any_of(kDeleteRoutes.begin(), kDeleteRoutes.end(), match);
-    if (!get && !del) return SendError(req, 404, "no such endpoint", closing());
-    std::string allow = get && del ? "GET, HEAD, DELETE" : get ? "GET, HEAD" : "DELETE";
+    if (allow.empty()) return SendError(req, 404, "no such endpoint", closing());
     return Send(req, 405, "application/json", fmt::format("{{\"error\":\"method not allowed (allowed: {})\"}}\n", allow),
                 closing(), {{"allow", allow}});
   }

@@ -67,6 +67,7 @@ class Api {
  private:
   using Params = std::map<std::string, std::string>;
   struct Route {
+    std::string_view method;  // GET (also answers HEAD), DELETE, POST, PUT
     std::string_view path;
     void (Api::*handle)(h2o_req_t* req, std::string_view rest, const Params& q);
     bool prefix;  // path is a prefix; the handler gets the rest
