@@ -163,6 +163,7 @@ EventHub::EventHub(uv_loop_t* loop, const HttpConfig& config, std::function<std:
 EventHub::~EventHub() {
   for (Subscriber* s : subs_) s->End();  // only if Close never ran
   if (ticker_) ticker_->hub = nullptr;
+  if (flusher_) flusher_->hub = nullptr;
 }
 
 void EventHub::Start() {
@@ -176,6 +177,18 @@ void EventHub::Start() {
       },
       kTickMs, kTickMs);
   uv_unref(reinterpret_cast<uv_handle_t*>(&ticker_->timer));
+  flusher_ = new Flusher{{}, this};
+  uv_idle_init(loop_, &flusher_->idle);
+  uv_unref(reinterpret_cast<uv_handle_t*>(&flusher_->idle));
+}
+
+void EventHub::FlushAll() {
+  flush_armed_ = false;
+  if (flusher_) uv_idle_stop(&flusher_->idle);
+  std::vector<Subscriber*> all(subs_.begin(), subs_.end());
+  for (Subscriber* s : all) {
+    if (subs_.count(s)) s->Flush();  // a no-op when nothing is queued or h2o is busy
+  }
 }
 
 void EventHub::Close() {
@@ -187,6 +200,11 @@ void EventHub::Close() {
     t->hub = nullptr;
     uv_timer_stop(&t->timer);
     uv_close(reinterpret_cast<uv_handle_t*>(&t->timer), [](uv_handle_t* h) { delete reinterpret_cast<Ticker*>(h); });
+  }
+  if (Flusher* f = std::exchange(flusher_, nullptr)) {
+    f->hub = nullptr;
+    uv_idle_stop(&f->idle);
+    uv_close(reinterpret_cast<uv_handle_t*>(&f->idle), [](uv_handle_t* h) { delete reinterpret_cast<Flusher*>(h); });
   }
 }
 
@@ -241,10 +259,17 @@ void EventHub::Publish(std::string_view type, std::string_view data_json) {
   const RingEvent& e = ring_.Append(type, data_json);
   if (subs_.empty()) return;
   std::vector<Subscriber*> all(subs_.begin(), subs_.end());
+  bool queued = false;
   for (Subscriber* s : all) {
     if (!subs_.count(s) || !s->Wants(e.type)) continue;
-    if (s->Queue(e.wire)) s->Flush();
+    queued = s->Queue(e.wire) || queued;
   }
+  if (!queued || flush_armed_) return;
+  if (!flusher_) return FlushAll();  // not started (unit tests drive the hub directly)
+  flush_armed_ = true;
+  uv_idle_start(&flusher_->idle, [](uv_idle_t* c) {
+    if (EventHub* h = reinterpret_cast<Flusher*>(c)->hub) h->FlushAll();
+  });
 }
 
 }  // namespace mailnest

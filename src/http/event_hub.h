@@ -9,9 +9,15 @@
 // closes the connection and calls stop. So memory per subscriber is bounded
 // whatever the client does.
 //
-// Handles: the subscribers hold no uv handle at all; the hub's one timer
-// (heartbeat comments and the periodic stats event) lives on the heap
-// outside h2o's pools and is freed by its close callback. A subscriber
+// Batching: Publish only queues; a uv_idle_t armed by the first event hands
+// each subscriber's queue to h2o once per loop turn (an active idle handle
+// also keeps the next poll from blocking). So an SMTP command costs no write
+// per subscriber, a loop turn's worth of events costs one, and an event waits
+// at most for the rest of the turn's callbacks.
+//
+// Handles: the subscribers hold no uv handle at all; the hub's timer
+// (heartbeat comments and the periodic stats event) and its idle handle
+// live on the heap outside h2o's pools and are freed by their close callbacks. A subscriber
 // object is freed from its generator's stop callback (h2o disposes the
 // request) or right after its final send. Loop-thread only.
 #pragma once
@@ -65,7 +71,13 @@ class EventHub {
     uv_timer_t timer;  // first: the callback gets &timer
     EventHub* hub;
   };
+  // Armed by the first event of a loop turn; flushes in the idle phase.
+  struct Flusher {
+    uv_idle_t idle;  // first: the callback gets &idle
+    EventHub* hub;
+  };
   void Tick();
+  void FlushAll();
   void Forget(Subscriber* s) { subs_.erase(s); }
 
   uv_loop_t* loop_;
@@ -73,7 +85,9 @@ class EventHub {
   std::function<std::string()> stats_;
   EventRing ring_;
   std::set<Subscriber*> subs_;
-  Ticker* ticker_ = nullptr;  // freed by its close callback
+  Ticker* ticker_ = nullptr;    // freed by its close callback
+  Flusher* flusher_ = nullptr;  // freed by its close callback
+  bool flush_armed_ = false;
   uint64_t last_stats_ms_ = 0;
   uint64_t dropped_ = 0;
   bool closed_ = false;
