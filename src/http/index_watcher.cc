@@ -205,17 +205,18 @@ void IndexWatcher::Kick() {
   running_ = true;
   auto batch = std::make_shared<Batch>(std::exchange(pending_, Batch{}));
   auto out = std::make_shared<Outcome>();
+  uint64_t seq = index_->last_seq();
   QueuePoolJob(
       loop_, [root = root_, batch, out] { RunBatch(root, *batch, out.get()); },
-      [this, out] {
+      [this, out, seq] {
         running_ = false;
         if (closing_) return MaybeClosed();
-        Apply(*out);
+        Apply(*out, seq);
         Kick();
       });
 }
 
-void IndexWatcher::Apply(Outcome& out) {
+void IndexWatcher::Apply(Outcome& out, uint64_t listed_at_seq) {
   for (const auto& f : out.found) {
     if (!f.is_dir) continue;
     index_->AddMailbox(f.mailbox);
@@ -238,7 +239,7 @@ void IndexWatcher::Apply(Outcome& out) {
   bool changed = false;
   for (const auto& l : out.listings) {
     if (!l.ok) continue;
-    index_->ReplaceSubdir(l.mailbox, l.in_new, l.names);
+    index_->ReplaceSubdir(l.mailbox, l.in_new, l.names, listed_at_seq);
     changed = true;
   }
   for (const auto& c : out.moved) {

@@ -77,7 +77,8 @@ class IndexWatcher {
   static void OnEvent(uv_fs_event_t* h, const char* filename, int events, int status);
   void Watch(const std::string& path, const std::string& mailbox, Kind kind);
   void Kick();  // runs the pending batch if none runs
-  void Apply(Outcome& out);
+  // listed_at_seq: the index's last seq when the batch was taken.
+  void Apply(Outcome& out, uint64_t listed_at_seq);
   void MaybeClosed();
   static void RunBatch(const std::string& root, const Batch& batch, Outcome* out);
 

@@ -177,13 +177,14 @@ bool MessageIndex::RemoveFile(const std::string& mailbox, bool in_new, std::stri
   return true;
 }
 
-void MessageIndex::ReplaceSubdir(const std::string& mailbox, bool in_new, const std::vector<std::string>& names) {
+void MessageIndex::ReplaceSubdir(const std::string& mailbox, bool in_new, const std::vector<std::string>& names,
+                                 uint64_t listed_at_seq) {
   Box& b = BoxOf(mailbox);
   if (b.summary.messages > 0) {
     std::unordered_set<std::string_view> listed(names.begin(), names.end());
     std::vector<std::string> gone;  // files the listing lacks
     b.by_seq.ForEach([&](const IndexedMessage* m) {
-      if (m->in_new == in_new && !listed.count(m->file_name)) gone.push_back(m->file_name);
+      if (m->in_new == in_new && m->seq <= listed_at_seq && !listed.count(m->file_name)) gone.push_back(m->file_name);
     });
     for (const auto& file : gone) RemoveFile(mailbox, in_new, file);
   }

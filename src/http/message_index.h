@@ -80,8 +80,12 @@ class MessageIndex {
   // if that is where the index has it (a move is an add elsewhere first).
   bool RemoveFile(const std::string& mailbox, bool in_new, std::string_view file_name);
   // A full listing of one subdirectory: adds what is listed, removes what
-  // the index has there but the listing lacks.
-  void ReplaceSubdir(const std::string& mailbox, bool in_new, const std::vector<std::string>& names);
+  // the index has there but the listing lacks, unless it was added after the
+  // listing began (seq > listed_at_seq: a delivery the listing, taken on a
+  // pool thread, may have missed; its removal would be a false
+  // message.deleted and its return a second message.new).
+  void ReplaceSubdir(const std::string& mailbox, bool in_new, const std::vector<std::string>& names,
+                     uint64_t listed_at_seq = UINT64_MAX);
   // A mailbox directory exists (it is listed even while empty).
   void AddMailbox(const std::string& mailbox);
 

@@ -132,6 +132,25 @@ TEST_CASE("ReplaceSubdir makes one directory's entries equal to a listing", "[ht
   CHECK(idx.size() == 3);
 }
 
+TEST_CASE("ReplaceSubdir keeps what was added after its listing began", "[http][index]") {
+  // The listing runs on a pool thread while deliveries go on: a message the
+  // index learnt of afterwards must not be removed (a false message.deleted,
+  // then a second message.new when it is found again).
+  MessageIndex idx;
+  idx.Upsert("alice", true, Name(1, 1, 1, 1));
+  idx.Upsert("alice", true, Name(2, 2, 1, 1));
+  uint64_t listed_at = idx.last_seq();
+  idx.Upsert("alice", true, Name(3, 3, 1, 1));  // delivered after the listing
+  int removed = 0;
+  idx.set_on_remove([&](const mailnest::IndexedMessage&) { ++removed; });
+  idx.ReplaceSubdir("alice", true, {Name(2, 2, 1, 1)}, listed_at);
+  auto items = idx.List("alice", 10, nullptr).items;
+  REQUIRE(items.size() == 2);
+  CHECK(items[0]->time == 3);
+  CHECK(items[1]->time == 2);
+  CHECK(removed == 1);  // only the one that was there when it was listed
+}
+
 TEST_CASE("random adds, moves and removals: pages and FirstAfter agree with a plain model", "[http][index]") {
   // The model: every live message as (mailbox, time, seq), kept in a vector.
   struct Entry {
