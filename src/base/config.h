@@ -112,6 +112,7 @@ struct HttpConfig {
   uint32_t max_subscribers = 64;                   // concurrent event streams; beyond: 503
   uint32_t event_heartbeat_s = 5;                  // comment line on a stream idle this long
   uint32_t stats_interval_s = 5;                   // "stats" event period
+  uint32_t event_flush_ms = 2;                     // events coalesce this long per write (0: each loop turn)
   uint32_t session_ring = 200;                     // ended sessions kept for /api/v1/sessions
   uint32_t session_max_lines = 1000;               // transcript lines kept per session
   // Access (http/access_gate.h). users: Basic auth name → crypt(3) hash

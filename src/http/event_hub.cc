@@ -130,7 +130,10 @@ class EventHub::Subscriber {
       }
       return;
     }
-    s->Flush();
+    // What queued meanwhile goes with the hub's next flush, not now: an
+    // immediate write here would make each stream write once per loop turn
+    // again, whatever http.event_flush_ms says.
+    if (!s->pending_.empty() && s->hub_) s->hub_->ArmFlush();
   }
 
   static void OnStop(h2o_generator_t* g, h2o_req_t*) {
@@ -178,13 +181,13 @@ void EventHub::Start() {
       kTickMs, kTickMs);
   uv_unref(reinterpret_cast<uv_handle_t*>(&ticker_->timer));
   flusher_ = new Flusher{{}, this};
-  uv_idle_init(loop_, &flusher_->idle);
-  uv_unref(reinterpret_cast<uv_handle_t*>(&flusher_->idle));
+  uv_timer_init(loop_, &flusher_->timer);
+  uv_unref(reinterpret_cast<uv_handle_t*>(&flusher_->timer));
 }
 
 void EventHub::FlushAll() {
   flush_armed_ = false;
-  if (flusher_) uv_idle_stop(&flusher_->idle);
+  last_flush_ms_ = uv_now(loop_);
   std::vector<Subscriber*> all(subs_.begin(), subs_.end());
   for (Subscriber* s : all) {
     if (subs_.count(s)) s->Flush();  // a no-op when nothing is queued or h2o is busy
@@ -203,8 +206,8 @@ void EventHub::Close() {
   }
   if (Flusher* f = std::exchange(flusher_, nullptr)) {
     f->hub = nullptr;
-    uv_idle_stop(&f->idle);
-    uv_close(reinterpret_cast<uv_handle_t*>(&f->idle), [](uv_handle_t* h) { delete reinterpret_cast<Flusher*>(h); });
+    uv_timer_stop(&f->timer);
+    uv_close(reinterpret_cast<uv_handle_t*>(&f->timer), [](uv_handle_t* h) { delete reinterpret_cast<Flusher*>(h); });
   }
 }
 
@@ -264,12 +267,20 @@ void EventHub::Publish(std::string_view type, std::string_view data_json) {
     if (!subs_.count(s) || !s->Wants(e.type)) continue;
     queued = s->Queue(e.wire) || queued;
   }
-  if (!queued || flush_armed_) return;
+  if (queued) ArmFlush();
+}
+
+void EventHub::ArmFlush() {
+  if (flush_armed_) return;
   if (!flusher_) return FlushAll();  // not started (unit tests drive the hub directly)
   flush_armed_ = true;
-  uv_idle_start(&flusher_->idle, [](uv_idle_t* c) {
-    if (EventHub* h = reinterpret_cast<Flusher*>(c)->hub) h->FlushAll();
-  });
+  uint64_t now = uv_now(loop_), due = last_flush_ms_ + config_.event_flush_ms;
+  uv_timer_start(
+      &flusher_->timer,
+      [](uv_timer_t* t) {
+        if (EventHub* h = reinterpret_cast<Flusher*>(t)->hub) h->FlushAll();
+      },
+      due > now ? due - now : 0, 0);
 }
 
 }  // namespace mailnest

@@ -9,14 +9,15 @@
 // closes the connection and calls stop. So memory per subscriber is bounded
 // whatever the client does.
 //
-// Batching: Publish only queues; a uv_idle_t armed by the first event hands
-// each subscriber's queue to h2o once per loop turn (an active idle handle
-// also keeps the next poll from blocking). So an SMTP command costs no write
-// per subscriber, a loop turn's worth of events costs one, and an event waits
-// at most for the rest of the turn's callbacks.
+// Batching: Publish only queues; a timer armed by the first event hands each
+// subscriber's queue to h2o in one write, at once (next loop turn) when the
+// last write is http.event_flush_ms old, else once it is. So an SMTP command
+// costs no write per subscriber, a busy hub writes each stream at most every
+// event_flush_ms (2 ms: ~500 writes/s however many messages arrive), and an
+// event on a quiet hub waits for nothing but the current loop turn.
 //
 // Handles: the subscribers hold no uv handle at all; the hub's timer
-// (heartbeat comments and the periodic stats event) and its idle handle
+// (heartbeat comments and the periodic stats event) and its flush timer
 // live on the heap outside h2o's pools and are freed by their close callbacks. A subscriber
 // object is freed from its generator's stop callback (h2o disposes the
 // request) or right after its final send. Loop-thread only.
@@ -71,12 +72,14 @@ class EventHub {
     uv_timer_t timer;  // first: the callback gets &timer
     EventHub* hub;
   };
-  // Armed by the first event of a loop turn; flushes in the idle phase.
+  // Armed by the first event after a write; fires at once if the last
+  // write is http.event_flush_ms old, else when it will be.
   struct Flusher {
-    uv_idle_t idle;  // first: the callback gets &idle
+    uv_timer_t timer;  // first: the callback gets &timer
     EventHub* hub;
   };
   void Tick();
+  void ArmFlush();  // a write to every stream with queued events, soon
   void FlushAll();
   void Forget(Subscriber* s) { subs_.erase(s); }
 
@@ -88,6 +91,7 @@ class EventHub {
   Ticker* ticker_ = nullptr;    // freed by its close callback
   Flusher* flusher_ = nullptr;  // freed by its close callback
   bool flush_armed_ = false;
+  uint64_t last_flush_ms_ = 0;
   uint64_t last_stats_ms_ = 0;
   uint64_t dropped_ = 0;
   bool closed_ = false;

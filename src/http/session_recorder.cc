@@ -54,12 +54,16 @@ SessionRecord* SessionRecorder::Open(std::string_view protocol, std::string_view
 void SessionRecorder::Add(SessionRecord* r, SessionLine::Kind kind, std::string text) {
   int64_t now = NowMs();
   if (events()) {
-    nlohmann::json j = {{"session", r->id}, {"t", now}, {"dir", KindName(kind)}, {"text", text}};
+    // Formatted directly: one event per SMTP or POP3 line while anyone
+    // listens, so building a JSON object for each cost more than the rest of
+    // the event path. Only the text needs escaping (bytes that are not UTF-8
+    // become U+FFFD, as everywhere else).
+    std::string quoted = nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     if (kind == SessionLine::kState) {
-      j = {{"session", r->id}, {"t", now}, {"state", text}};
-      hub_->Publish("session.state", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      hub_->Publish("session.state", fmt::format(R"({{"session":{},"state":{},"t":{}}})", r->id, quoted, now));
     } else {
-      hub_->Publish("session.line", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      hub_->Publish("session.line",
+                    fmt::format(R"({{"dir":"{}","session":{},"t":{},"text":{}}})", KindName(kind), r->id, now, quoted));
     }
   }
   if (r->lines.size() >= config_.session_max_lines) {

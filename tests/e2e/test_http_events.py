@@ -179,6 +179,30 @@ def test_heartbeats_and_periodic_stats(mailnest_factory):
     quiet.close()
 
 
+def test_events_coalesce_for_event_flush_ms_after_a_write(mailnest_factory):
+    # The first event on a quiet hub goes out at once; what follows within
+    # http.event_flush_ms of that write waits for the next one, so a busy
+    # hub writes each stream at most once per interval.
+    mn = mailnest_factory(http={"event_flush_ms": 800})
+    s = subscribe(mn, "?types=session.line")
+    with socket.create_connection(("127.0.0.1", mn.smtp_port), timeout=10) as c:
+        t0 = time.monotonic()
+        c.recv(1024)  # the 220
+        first = s.next_event(timeout=5)
+        t1 = time.monotonic()
+        assert first["event"] == "session.line" and first["data"]["text"].startswith("220 ")
+        assert t1 - t0 < 0.6, t1 - t0
+        c.sendall(b"NOOP\r\n")
+        c.recv(1024)
+        noop = s.next_event(timeout=5)
+        t2 = time.monotonic()
+        assert noop["data"]["text"] == "NOOP"
+        assert t2 - t1 > 0.5, t2 - t1  # held back until 800 ms after the first write
+        reply = s.next_event(timeout=0.05)  # written together with the NOOP line
+        assert reply is not None and reply["data"]["text"].startswith("250 ")
+    s.close()
+
+
 def test_subscriber_limit_and_bad_parameters(mailnest_factory):
     mn = mailnest_factory(http={"max_subscribers": 1})
     s = subscribe(mn)
