@@ -258,6 +258,8 @@ Status ParseHttp(const json& j, HttpConfig* c) {
   MN_TRY(r.Uint("event_heartbeat_s", &c->event_heartbeat_s, 1, 3600));
   MN_TRY(r.Uint("stats_interval_s", &c->stats_interval_s, 1, 3600));
   MN_TRY(r.Uint("event_flush_ms", &c->event_flush_ms, 0, 1000));
+  MN_TRY(r.Uint("auth_failure_delay_ms", &c->auth_failure_delay_ms, 0, 60000));
+  MN_TRY(r.Uint("max_logins_per_ip", &c->max_logins_per_ip, 1, 100000));
   MN_TRY(r.Uint("session_ring", &c->session_ring, 0, 100000));
   MN_TRY(r.Uint("session_max_lines", &c->session_max_lines, 10, 100000));
   MN_TRY(ParseHttpAccess(r, c));

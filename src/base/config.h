@@ -120,6 +120,12 @@ struct HttpConfig {
   // method but GET, HEAD and OPTIONS is 403. cors_origins: the browser
   // origins ("https://host[:port]") that get CORS headers; empty = none.
   std::map<std::string, std::string> users;
+  // A wrong user or password waits this long before its 401; from the 4th
+  // failure of one address on it doubles per failure, up to 16x (as POP3:
+  // pop3/login_guard.h). Checks (or failure delays) at once per address
+  // beyond max_logins_per_ip: 429 at once, no check.
+  uint32_t auth_failure_delay_ms = 1000;
+  uint32_t max_logins_per_ip = 10;
   bool read_only = false;
   std::vector<std::string> cors_origins;
   // Octets of a message file GMime parses (summaries, the message view,

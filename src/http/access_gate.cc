@@ -3,6 +3,9 @@
 #include <openssl/evp.h>
 #include <openssl/crypto.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <memory>
 #include <string_view>
 #include <utility>
@@ -10,6 +13,7 @@
 #include "http/basic_auth.h"
 #include "http/deferred_request.h"
 #include "http/http_reply.h"
+#include "pop3/one_shot_timer.h"
 #include "pop3/password_checker.h"
 
 namespace mailnest {
@@ -30,13 +34,34 @@ void AddHeader(h2o_req_t* req, std::string_view name, std::string_view value) {
   h2o_add_header_by_str(&req->pool, &req->res.headers, n.base, n.len, 0, nullptr, v.base, v.len);
 }
 
+// The client's address without the port (the LoginGuard key).
+std::string ClientAddress(h2o_req_t* req) {
+  sockaddr_storage sa{};
+  if (!req->conn || !req->conn->callbacks->get_peername) return "";
+  socklen_t len = req->conn->callbacks->get_peername(req->conn, reinterpret_cast<sockaddr*>(&sa));
+  if (len == 0) return "";
+  char host[INET6_ADDRSTRLEN] = "";
+  if (sa.ss_family == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&sa)->sin_addr, host, sizeof host);
+  } else if (sa.ss_family == AF_INET6) {
+    inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&sa)->sin6_addr, host, sizeof host);
+  }
+  return host;
+}
+
 bool IsRead(std::string_view method) { return method == "GET" || method == "HEAD" || method == "OPTIONS"; }
 
 }  // namespace
 
 AccessGate::AccessGate(uv_loop_t* loop, const HttpConfig& config, PasswordChecker* checker,
                        std::function<bool()> closing)
-    : loop_(loop), config_(config), checker_(checker), closing_(std::move(closing)) {}
+    : loop_(loop),
+      config_(config),
+      checker_(checker),
+      closing_(std::move(closing)),
+      guard_(config.max_logins_per_ip, config.auth_failure_delay_ms) {}
+
+AccessGate::~AccessGate() = default;
 
 void AccessGate::Admit(h2o_req_t* req, Next next) {
   std::string_view method = View(req->method);
@@ -70,17 +95,39 @@ void AccessGate::Admit(h2o_req_t* req, Next next) {
   auto it = config_.users.find(user);
   const bool known = it != config_.users.end();
   const std::string& hash = known ? it->second : config_.users.begin()->second;
+  std::string address = ClientAddress(req);
+  if (!guard_.Begin(address)) {
+    OPENSSL_cleanse(password.data(), password.size());
+    return SendError(req, 429, "too many logins from this address at once, try again later", closing_());
+  }
   auto deferred = DeferredRequest::Make(req);
-  bool queued = checker_->Submit(std::move(password), hash, [this, deferred, known, digest, next](bool match) {
-    h2o_req_t* r = deferred->Take();
-    if (!r) return;  // the client went away
-    if (!match || !known) return Unauthorized(r, "wrong user name or password");
-    Remember(digest);
-    AfterAuth(r, next);
-  });
+  bool queued =
+      checker_->Submit(std::move(password), hash, [this, deferred, known, digest, next, address](bool match) {
+        if (!match || !known) return RefuseLater(deferred, address);
+        guard_.Succeeded(address);
+        guard_.End(address);
+        h2o_req_t* r = deferred->Take();
+        if (!r) return;  // the client went away
+        Remember(digest);
+        AfterAuth(r, next);
+      });
   if (!queued) {
+    guard_.End(address);
     if (h2o_req_t* r = deferred->Take()) SendError(r, 503, "too many password checks waiting", closing_());
   }
+}
+
+void AccessGate::RefuseLater(const std::shared_ptr<DeferredRequest>& deferred, const std::string& address) {
+  uint64_t delay = guard_.Failed(address);
+  uint64_t key = next_delay_++;
+  auto timer = std::make_unique<OneShotTimer>(loop_);
+  OneShotTimer* t = timer.get();
+  delays_.emplace(key, std::move(timer));
+  t->Start(delay, [this, deferred, address, key] {
+    guard_.End(address);
+    if (h2o_req_t* r = deferred->Take()) Unauthorized(r, "wrong user name or password");
+    delays_.erase(key);  // the timer itself: safe, its callback was moved out first
+  });
 }
 
 void AccessGate::AfterAuth(h2o_req_t* req, const Next& next) {

@@ -5,6 +5,8 @@ every answer, the server's own refusals (413, 431) included."""
 import base64
 import socket
 import subprocess
+import threading
+import time
 
 import pytest
 
@@ -29,7 +31,7 @@ def test_no_users_no_authentication(mailnest):
 
 @pytest.fixture
 def secured(mailnest_factory):
-    return mailnest_factory(http={"users": {"ops": OPS_HASH}})
+    return mailnest_factory(http={"users": {"ops": OPS_HASH}, "auth_failure_delay_ms": 100})
 
 
 def test_basic_auth_required_and_checked(secured):
@@ -50,6 +52,49 @@ def test_basic_auth_required_and_checked(secured):
     assert get(port, "/metrics", headers=basic("ops", OPS_PASSWORD + "x")).status == 401
     # Unknown paths are behind the gate too (no probing without credentials).
     assert get(port, "/no/such").status == 401
+
+
+def timed_get(port, path, headers):
+    t0 = time.monotonic()
+    r = get(port, path, headers=headers)
+    return r, time.monotonic() - t0
+
+
+def test_failed_logins_wait_longer_per_address_and_a_success_forgets(mailnest_factory):
+    # As POP3 (LoginGuard): three failures at the base delay, then doubling.
+    mn = mailnest_factory(http={"users": {"ops": OPS_HASH}, "auth_failure_delay_ms": 300})
+    took = []
+    for _ in range(5):
+        r, t = timed_get(mn.http_port, "/api/v1/mailboxes", basic("ops", "wrong"))
+        assert r.status == 401
+        took.append(t)
+    assert all(t >= 0.29 for t in took[:3]), took
+    assert took[3] >= 0.59 and took[4] >= 1.19, took
+    r, t = timed_get(mn.http_port, "/api/v1/mailboxes", basic("ops", OPS_PASSWORD))
+    assert r.status == 200 and t < 0.29 + 2.0
+    r, t = timed_get(mn.http_port, "/api/v1/mailboxes", basic("ops", "wrong"))
+    assert r.status == 401 and 0.29 <= t < 0.59, t  # forgotten: the base delay again
+
+
+def test_logins_at_once_per_address_are_bounded(mailnest_factory):
+    mn = mailnest_factory(http={"users": {"ops": OPS_HASH}, "auth_failure_delay_ms": 1500,
+                                "max_logins_per_ip": 2})
+    results = []
+
+    def wrong():
+        results.append(get(mn.http_port, "/api/v1/mailboxes", headers=basic("ops", "wrong")).status)
+
+    slow = [threading.Thread(target=wrong) for _ in range(2)]
+    for t in slow:
+        t.start()
+    time.sleep(0.7)  # both checked and waiting out their delay
+    r = get(mn.http_port, "/api/v1/mailboxes", headers=basic("ops", OPS_PASSWORD))
+    assert r.status == 429 and "too many logins" in r.json()["error"]
+    for t in slow:
+        t.join()
+    assert results == [401, 401]
+    # Once they are answered the address may log in again.
+    assert get(mn.http_port, "/api/v1/mailboxes", headers=basic("ops", OPS_PASSWORD)).status == 200
 
 
 def test_probes_stay_open(secured):
