@@ -15,6 +15,7 @@
 #include "http/h2o_server.h"
 #include "http/http_reply.h"
 #include "http/live_stats.h"
+#include "http/mailbox_param.h"
 #include "http/message_index.h"
 #include "http/message_json.h"
 #include "http/message_search.h"
@@ -135,19 +136,7 @@ void Api::Mailboxes(h2o_req_t* req, std::string_view, const Params&) {
 }
 
 bool Api::TakeMailbox(h2o_req_t* req, const Params& q, std::string* out) {
-  out->clear();
-  auto it = q.find("mailbox");
-  if (it == q.end()) return true;
-  if (!IsValidMailboxName(it->second)) {
-    SendError(req, 400, "mailbox: not a valid mailbox name", closing());
-    return false;
-  }
-  if (!index_->HasMailbox(it->second)) {
-    SendError(req, 404, fmt::format("mailbox: no mailbox '{}'", it->second), closing());
-    return false;
-  }
-  *out = it->second;
-  return true;
+  return TakeMailboxParam(req, q, *index_, closing(), out);
 }
 
 void Api::Messages(h2o_req_t* req, std::string_view, const Params& q) { search_->List(req, q); }

@@ -8,6 +8,7 @@
 
 #include "http/deferred_request.h"
 #include "http/http_reply.h"
+#include "http/mailbox_param.h"
 #include "http/message_json.h"
 #include "http/mime_message.h"
 #include "http/query.h"
@@ -168,13 +169,7 @@ void MessageSearch::List(h2o_req_t* req, const Params& q) {
     }
   }
   auto run = std::make_shared<ListRun>();
-  if (auto it = q.find("mailbox"); it != q.end()) {
-    if (!IsValidMailboxName(it->second)) return SendError(req, 400, "mailbox: not a valid mailbox name", closing_());
-    if (!index_->HasMailbox(it->second)) {
-      return SendError(req, 404, fmt::format("mailbox: no mailbox '{}'", it->second), closing_());
-    }
-    run->mailbox = it->second;
-  }
+  if (!TakeMailboxParam(req, q, *index_, closing_(), &run->mailbox)) return;
   uint64_t limit = std::min<uint64_t>(50, config_.http.max_list_limit);
   if (auto it = q.find("limit"); it != q.end() && !ParseBoundedUint(it->second, 1, config_.http.max_list_limit, &limit)) {
     return SendError(req, 400, fmt::format("limit: must be 1..{}", config_.http.max_list_limit), closing_());
@@ -253,13 +248,8 @@ void MessageSearch::Wait(h2o_req_t* req, const Params& q) {
     }
   }
   auto w = std::make_shared<Waiter>();
-  if (auto it = q.find("mailbox"); it != q.end()) {
-    if (!IsValidMailboxName(it->second)) return SendError(req, 400, "mailbox: not a valid mailbox name", closing_());
-    if (!index_->HasMailbox(it->second) && !config_.users.count(it->second)) {
-      return SendError(req, 404, fmt::format("mailbox: no mailbox '{}'", it->second), closing_());
-    }
-    w->mailbox = it->second;
-  }
+  auto is_user = [this](const std::string& name) { return config_.users.count(name) != 0; };
+  if (!TakeMailboxParam(req, q, *index_, closing_(), &w->mailbox, is_user)) return;
   if (auto it = q.find("after"); it != q.end() && !ParseBoundedUint(it->second, 0, UINT64_MAX, &w->after)) {
     return SendError(req, 400, "after: must be a seq number (last_seq of an earlier answer)", closing_());
   }
