@@ -38,6 +38,7 @@
 #include "pop3/pop3_server.h"
 #include "relay/queue_store.h"
 #include "relay/relay_queue.h"
+#include "smtp/fault_injector.h"
 #include "smtp/smtp_server.h"
 #include "store/delivery_journal.h"
 #include "store/fs_env.h"
@@ -321,6 +322,9 @@ int RunServers(Config config, bool require_non_root) {
         return 1;
       }
     }
+    // The "faults" rules (smtp/fault_injector.h): SMTP applies them, the
+    // HTTP API reads and replaces them. Declared first: outlives both.
+    FaultInjector faults(config.faults, &smtp_log);
     std::unique_ptr<SmtpServer> smtp;
     std::unique_ptr<Pop3Server> pop3;
     std::unique_ptr<HttpService> http;
@@ -333,6 +337,7 @@ int RunServers(Config config, bool require_non_root) {
     }
     if (config.smtp.listen.enabled) {
       smtp = std::make_unique<SmtpServer>(loop.get(), config, &smtp_log, journal.get(), relay.get());
+      smtp->set_faults(&faults);
       Status s = smtp->Start();
       if (!s.ok()) {
         fmt::print(stderr, "mailnest: smtp: {}\n", s.message());
@@ -349,6 +354,7 @@ int RunServers(Config config, bool require_non_root) {
     }
     if (config.http.listen.enabled) {
       http = std::make_unique<HttpService>(loop.get(), config, &readiness, journal.get());
+      http->set_faults(&faults);
       if (Status s = http->Start(); !s.ok()) {
         fmt::print(stderr, "mailnest: http: {}\n", s.message());
         return 1;

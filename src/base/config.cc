@@ -497,6 +497,7 @@ Status ParseConfig(const std::string& text, Config* c) {
   if (const json* h = r.Take("http")) MN_TRY(ParseHttp(*h, &c->http));
   if (const json* rl = r.Take("relay")) MN_TRY(ParseRelay(*rl, &c->relay));
   MN_TRY(ParseRelayNetworks(&c->relay));
+  if (const json* f = r.Take("faults")) MN_TRY(ParseFaultRules(*f, "faults", &c->faults));
   r.Take("_comment");  // free-text documentation allowed at top level
   MN_TRY(r.CheckNoUnknownKeys());
   if (!c->smtp.listen.enabled && !c->pop3.listen.enabled) {

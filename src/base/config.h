@@ -13,6 +13,7 @@
 
 #include "base/cidr.h"
 #include "base/status.h"
+#include "smtp/fault_rules.h"
 
 namespace mailnest {
 
@@ -206,6 +207,9 @@ struct Config {
   RunAsConfig run_as;
   HttpConfig http;
   RelayConfig relay;
+  // Deterministic fault injection on the SMTP server (smtp/fault_rules.h,
+  // docs/RELAY.md); empty = none. PUT /api/v1/faults replaces it at run time.
+  std::vector<FaultRule> faults;
 
   // Resolves a local part to the mailbox owners (a user, or an alias's
   // users). Empty when unknown. Case-insensitive on the local part.

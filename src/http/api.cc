@@ -10,6 +10,7 @@
 
 #include "base/metrics.h"
 #include "http/access_gate.h"
+#include "smtp/fault_injector.h"
 #include "http/api_message.h"
 #include "http/deferred_request.h"
 #include "http/h2o_server.h"
@@ -46,7 +47,7 @@ void Api::Handle(h2o_req_t* req) { Serve(req, false); }
 void Api::Serve(h2o_req_t* req, bool admitted) {
   // One row per method and path. HEAD is served by the GET row. A row whose
   // path ends in '/' is a prefix; its handler gets the rest of the path.
-  static constexpr std::array<Route, 14> kRoutes{{
+  static constexpr std::array<Route, 17> kRoutes{{
       {"GET", "/livez", &Api::Livez, false},
       {"GET", "/readyz", &Api::Readyz, false},
       {"GET", "/metrics", &Api::MetricsText, false},
@@ -61,6 +62,9 @@ void Api::Serve(h2o_req_t* req, bool admitted) {
       {"GET", "/api/v1/openapi.json", &Api::OpenApi, false},
       {"DELETE", "/api/v1/messages", &Api::DeleteMessages, false},
       {"DELETE", "/api/v1/messages/", &Api::DeleteMessage, true},
+      {"GET", "/api/v1/faults", &Api::Faults, false},
+      {"PUT", "/api/v1/faults", &Api::PutFaults, false},
+      {"DELETE", "/api/v1/faults", &Api::DeleteFaults, false},
   }};
   // The prelude, in this order: URL size, header size, access (CORS, Basic
   // auth, read-only: http/access_gate.h, which may answer later and then
@@ -124,6 +128,7 @@ void Api::MetricsText(h2o_req_t* req, std::string_view, const Params&) {
   g.waiters = search_->waiters();
   std::string text = FormatMetrics(GlobalMetrics(), g);
   if (stats_) text += stats_->MetricsText();
+  if (faults_) text += faults_->MetricsText();
   Send(req, 200, "text/plain; version=0.0.4; charset=utf-8", text, closing());
 }
 

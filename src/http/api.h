@@ -17,6 +17,7 @@
 //   GET /api/v1/openapi.json        the OpenAPI 3 document (http/openapi.json)
 //   DELETE /api/v1/messages/{id}    removes one message (http/api_delete.cc)
 //   DELETE /api/v1/messages?mailbox=M  removes every message of M
+//   GET|PUT|DELETE /api/v1/faults   the SMTP fault injection rules (http/api_faults.cc)
 //   anything else                   404 {"error": "no such endpoint"}
 #pragma once
 
@@ -37,6 +38,7 @@ namespace mailnest {
 class AccessGate;
 class DeferredRequest;
 class EventHub;
+class FaultInjector;
 class LiveStats;
 class SessionRecorder;
 class HttpServer;
@@ -56,6 +58,7 @@ class Api {
   void set_stats(const LiveStats* stats) { stats_ = stats; }
   void set_deleter(MessageDeleter* deleter) { deleter_ = deleter; }
   void set_gate(AccessGate* gate) { gate_ = gate; }
+  void set_faults(FaultInjector* faults) { faults_ = faults; }
 
   // The HttpServer handler: answers now or (for deferred endpoints) later.
   void Handle(h2o_req_t* req);
@@ -88,6 +91,9 @@ class Api {
   void OpenApi(h2o_req_t* req, std::string_view, const Params&);            // api_openapi.cc
   void DeleteMessage(h2o_req_t* req, std::string_view id, const Params& q);  // api_delete.cc
   void DeleteMessages(h2o_req_t* req, std::string_view, const Params& q);    // api_delete.cc
+  void Faults(h2o_req_t* req, std::string_view, const Params& q);            // api_faults.cc
+  void PutFaults(h2o_req_t* req, std::string_view, const Params& q);         // api_faults.cc
+  void DeleteFaults(h2o_req_t* req, std::string_view, const Params& q);      // api_faults.cc
 
   bool closing() const;
   // mailbox= checked: "" (absent) or a mailbox the index knows; false = answered.
@@ -103,6 +109,7 @@ class Api {
   const LiveStats* stats_ = nullptr;
   MessageDeleter* deleter_ = nullptr;
   AccessGate* gate_ = nullptr;  // CORS, Basic auth, read-only
+  FaultInjector* faults_ = nullptr;  // the SMTP server's fault rules
   std::unique_ptr<MessageSearch> search_;  // /messages and /wait: summaries, query=
   std::unique_ptr<MessageViewApi> views_;  // /messages/{id} and /messages/{id}/parts/{n}
 };

@@ -7,6 +7,7 @@
 #include "http/http_reply.h"
 #include "http/live_stats.h"
 #include "http/query_string.h"
+#include "smtp/fault_injector.h"
 
 namespace mailnest {
 
@@ -19,7 +20,9 @@ void Api::Stats(h2o_req_t* req, std::string_view, const Params& q) {
   if (auto it = q.find("top"); it != q.end() && !ParseBoundedUint(it->second, 1, LiveStats::kMaxTop, &top)) {
     return SendError(req, 400, fmt::format("top: must be 1..{}", LiveStats::kMaxTop), closing());
   }
-  SendJson(req, 200, stats_->Json(top), closing());
+  nlohmann::json out = stats_->Json(top);
+  if (faults_) out["faults"] = faults_->StatsJson();
+  SendJson(req, 200, out, closing());
 }
 
 }  // namespace mailnest

@@ -74,6 +74,8 @@ Status HttpService::Start() {
 
 int HttpService::bound_port() const { return server_->bound_port(); }
 
+void HttpService::set_faults(FaultInjector* faults) { api_->set_faults(faults); }
+
 void HttpService::Shutdown(std::function<void()> done) {
   auto remaining = std::make_shared<int>(2);
   auto one_done = [this, remaining, done = std::move(done)] {

@@ -17,6 +17,7 @@ namespace mailnest {
 class AccessGate;
 class Api;
 class EventHub;
+class FaultInjector;
 class LiveFeed;
 class LiveStats;
 class SessionRecorder;
@@ -35,6 +36,8 @@ class HttpService {
 
   Status Start();
   int bound_port() const;
+  // GET/PUT/DELETE /api/v1/faults act on it; it must outlive the service.
+  void set_faults(FaultInjector* faults);
   // Answers deferred requests, closes the listener and every connection.
   void Shutdown(std::function<void()> done);
 

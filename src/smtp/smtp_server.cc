@@ -255,6 +255,8 @@ Status SmtpServer::Start() {
 
 int SmtpServer::bound_port() const { return impl_->listener.bound_port(); }
 
+void SmtpServer::set_faults(FaultInjector* faults) { impl_->ctx.faults = faults; }
+
 void SmtpServer::Shutdown(std::function<void()> done) {
   Impl* impl = impl_.get();
   if (impl->shutting_down) return;

@@ -14,6 +14,7 @@
 namespace mailnest {
 
 class DeliveryJournal;
+class FaultInjector;
 class RelayQueue;
 
 class SmtpServer {
@@ -27,6 +28,8 @@ class SmtpServer {
 
   Status Start();          // bind + listen on config.smtp.listen
   int bound_port() const;  // the real port (config may say 0)
+  // Deterministic faults (smtp/fault_injector.h); it must outlive the server.
+  void set_faults(FaultInjector* faults);
 
   // Stops accepting; sessions with a delivery under way finish it (and get
   // their reply), idle sessions are told 421 4.3.2 and closed. done() runs

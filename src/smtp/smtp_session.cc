@@ -2,6 +2,7 @@
 #include "base/ascii.h"
 #include "base/live_hooks.h"
 #include "base/metrics.h"
+#include "pop3/one_shot_timer.h"
 #include "relay/relay_queue.h"
 
 #include <fmt/format.h>
@@ -69,6 +70,10 @@ void SmtpSession::Start(std::string peer) {
   peer_ip_ = PeerIp(peer_);
   ctx_.log->Info(id_, "connect from {}", peer_);
   if (GlobalLiveHooks().tracer) trace_.Open("smtp", id_, peer_, io_->LocalAddress(), SmtpStateName(state_));
+  if (!FaultAtConnect()) Greet();
+}
+
+void SmtpSession::Greet() {
   if (cfg_.greeting_delay_ms > 0) {
     io_->SetTimeout(cfg_.greeting_delay_ms);  // OnTimeout in NEW greets
     return;
@@ -166,6 +171,7 @@ void SmtpSession::Shutdown() {
 
 void SmtpSession::ShutdownNow() {
   shutting_down_ = true;
+  if (fault_paused_ && state_ == SmtpState::kDelivering) return CommitAfterFaultDelay();  // cut short
   if (closed_) return;
   if (state_ == SmtpState::kDelivering) return;  // the store finishes; OnCommitted replies
   if (state_ == SmtpState::kData) {
@@ -184,7 +190,7 @@ void SmtpSession::ShutdownNow() {
 
 void SmtpSession::ProcessInput() {
   LineFramer::Event ev;
-  while (IsCommandState(state_) && !closed_) {
+  while (IsCommandState(state_) && !closed_ && !fault_paused_) {
     // 1. Error limit (checked before waiting for more, like Postfix).
     if (errors_ >= cfg_.max_errors) {
       ctx_.log->Info(id_, "too many errors from {} ({})", peer_, errors_);
@@ -203,8 +209,8 @@ void SmtpSession::ProcessInput() {
 }
 
 void SmtpSession::DispatchLine(const LineFramer::Event& ev) {
-  ++commands_;
-  if (trace_.on()) {
+  if (!fault_replay_) ++commands_;
+  if (trace_.on() && !fault_replay_) {
     trace_.Command(ev.kind == LineFramer::Kind::kLine       ? std::string_view(ev.line)
                    : ev.kind == LineFramer::Kind::kTooLong ? std::string_view("<line too long>")
                                                             : std::string_view("<bare LF/CR>"));
@@ -269,7 +275,7 @@ void SmtpSession::DispatchLine(const LineFramer::Event& ev) {
   // logged (addresses, HELO names), always through LogSafe.
   bool log_arg = cmd->name == "MAIL" || cmd->name == "RCPT" || cmd->name == "HELO" || cmd->name == "EHLO";
   std::string logged = log_arg ? LogSafe(args.arg) : std::string();
-  if ((this->*cmd->check)(args)) (this->*cmd->proceed)(args);
+  if ((this->*cmd->check)(args) && !FaultAtCommand(*cmd, args, line)) (this->*cmd->proceed)(args);
   ctx_.log->Debug(id_, "{} {}{}{} -> {}", peer_, cmd->name, logged.empty() ? "" : " ", logged, reply_log_);
 }
 
@@ -490,7 +496,7 @@ void SmtpSession::FinishBody() {
     RejectBody(SmtpReplyId::kMessageTooBig, "message too large");
   } else if (decoder_->line_too_long()) {
     RejectBody(SmtpReplyId::kTextLineTooLong, "text line too long");
-  } else {
+  } else if (!FaultAtDot()) {
     EnterState(SmtpState::kDelivering);
     commit_started_ns_ = uv_hrtime();  // clock_gettime through the vDSO: no syscall
     CommitAll();
@@ -654,7 +660,9 @@ void SmtpSession::CloseWith(SmtpReplyId id) {
 
 void SmtpSession::RefreshTimer() {
   if (closed_) return;
-  if (IsCommandState(state_)) {
+  if (fault_paused_) {
+    io_->SetTimeout(0);  // it is us who are waiting
+  } else if (IsCommandState(state_)) {
     io_->SetTimeout(uint64_t{cfg_.command_timeout_s} * 1000);
   } else if (state_ == SmtpState::kData) {
     // data_timeout_s since the last chunk, but never past the whole-body
@@ -675,7 +683,7 @@ void SmtpSession::RefreshTimer() {
 void SmtpSession::UpdateReading() {
   if (closed_) return;
   bool want = (state_ == SmtpState::kNew || IsCommandState(state_) || state_ == SmtpState::kData) &&
-              !output_paused_ && !spill_paused_;
+              !output_paused_ && !spill_paused_ && !fault_paused_;
   if (want == reading_) return;
   reading_ = want;
   if (want) {

@@ -39,6 +39,7 @@
 #include "net/connection.h"
 #include "net/dot_codec.h"
 #include "net/line_framer.h"
+#include "smtp/fault_injector.h"
 #include "smtp/smtp_commands.h"
 #include "smtp/smtp_reply.h"
 #include "store/maildir_writer.h"
@@ -46,6 +47,7 @@
 namespace mailnest {
 
 // Shared, read-only for all sessions of one server.
+class OneShotTimer;
 class RelayQueue;
 
 struct SmtpContext {
@@ -54,6 +56,7 @@ struct SmtpContext {
   const Config* config = nullptr;
   Logger* log = nullptr;
   StoreOptions store;
+  FaultInjector* faults = nullptr;  // null: no fault injection (smtp/fault_injector.h)
 };
 
 class SmtpSession {
@@ -154,6 +157,20 @@ class SmtpSession {
   void AbortDelivery();
   std::string TraceHeaders(const std::string& queue_id) const;
 
+  // --- deterministic faults (smtp_session_faults.cc, smtp/fault_injector.h) ---
+  // Each returns true when a rule took over: it replied, closed, or delays
+  // (then carries on by itself once the delay is over).
+  bool FaultAtConnect();
+  bool FaultAtCommand(const SmtpCommand& cmd, const SmtpCommandArgs& args, std::string_view line);
+  bool FaultAtDot();
+  std::optional<FaultInjector::Hit> CheckFault(FaultStage stage, const FaultSubject& subject);
+  void ReplyFault(const FaultAction& action);
+  void DelayForFault(uint32_t ms, void (SmtpSession::*then)());
+  void ReplayFaultLine();         // a delayed command, dispatched now
+  void CommitAfterFaultDelay();   // a delayed final dot
+  void GreetAfterFaultDelay();
+  void Greet();  // Start() after the connect stage
+
   // --- state, replies, flow control ---
   void EnterState(SmtpState next);
   void ResetTransaction();
@@ -211,6 +228,13 @@ class SmtpSession {
   bool shutting_down_ = false;
 
   SessionTrace trace_;  // GET /api/v1/sessions (no-op without the HTTP side)
+
+  // Fault delays: no input is processed (nor idle timer run) while paused.
+  std::unique_ptr<OneShotTimer> fault_timer_;  // made on the first delay
+  void (SmtpSession::*fault_then_)() = nullptr;
+  std::string fault_line_;     // the delayed command line
+  bool fault_paused_ = false;
+  bool fault_replay_ = false;  // dispatching fault_line_: not counted or traced again, not re-checked
 };
 
 }  // namespace mailnest

@@ -16,7 +16,7 @@ import pytest
 pytest.importorskip("jsonschema", reason="python3-jsonschema is not installed")
 
 from conftest import PASSWORDS, base_config  # noqa: E402
-from http_client import Response  # noqa: E402
+from http_client import Response, get  # noqa: E402
 from openapi_check import OpenApi  # noqa: E402
 from test_http_index import boxes, deliver, eventually  # noqa: E402
 
@@ -160,6 +160,16 @@ def test_every_endpoint_answers_as_documented(mailnest_factory, api):
     api.request(p, "DELETE", "/api/v1/messages?mailbox=nobody")        # 404
     assert api.request(p, "DELETE", f"/api/v1/messages/{m['id']}").json() == {"deleted": 1}
     api.request(p, "DELETE", f"/api/v1/messages/{m['id']}")            # 404
+    # Fault injection rules (a PUT has a body: sent here, checked by api.check).
+    api.request(p, "GET", "/api/v1/faults")
+    api.request(p, "GET", "/api/v1/faults?x=1")                        # 400
+    rule = {"stage": "rcpt", "recipient": "bob@*", "first": 2, "comment": "fail twice",
+            "reply": {"code": 451, "enhanced": "4.7.1", "text": "later"}}
+    for body in ({"faults": [rule, {"stage": "dot", "delay_ms": 5}, {"stage": "helo", "disconnect": True}]},
+                 {"faults": 3}):                                        # 200, 400
+        api.check("PUT", "/api/v1/faults", get(p, "/api/v1/faults", method="PUT", body=json.dumps(body)))
+    api.request(p, "GET", "/api/v1/faults")
+    api.request(p, "DELETE", "/api/v1/faults")
     # Every documented operation was exercised.
     assert api.unchecked() == []
 
@@ -175,4 +185,10 @@ def test_refusals_answer_as_documented(mailnest_factory, api):
     auth = {"Authorization": "Basic " + base64.b64encode(b"ops:" + PASSWORDS["alice"].encode()).decode()}
     assert api.request(p, "DELETE", "/api/v1/messages?mailbox=alice", headers=auth).status == 403
     assert api.request(p, "DELETE", "/api/v1/messages/0123456789abcdef", headers=auth).status == 403
+    assert api.request(p, "DELETE", "/api/v1/faults", headers=auth).status == 403
+    assert api.request(p, "GET", "/api/v1/faults").status == 401
+    for body, status in ((b'{"faults": []}', 403), (b"x" * 70000, 413)):
+        r = get(p, "/api/v1/faults", method="PUT", body=body, headers=auth)
+        assert r.status == status
+        api.check("PUT", "/api/v1/faults", r)
     assert json.loads(api.request(p, "GET", "/api/v1/openapi.json", headers=auth).body)["openapi"].startswith("3.")
