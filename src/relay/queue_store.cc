@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cerrno>
 
+#include <unistd.h>
+
 #include "store/fs_env.h"
 
 namespace mailnest {
@@ -176,6 +178,73 @@ Status LoadQueue(const QueueFiles& q, std::vector<QueueEnvelope>* out, std::vect
     if (!std::binary_search(envs.begin(), envs.end(), id)) env->Unlink(q.dir + "/" + id + ".msg");  // orphan
   }
   return Status::Ok();
+}
+
+Status ReadQueuedEnvelope(const QueueFiles& q, const std::string& id, QueueEnvelope* out) {
+  if (!IsValidQueueId(id)) return Status::Invalid("queue: bad id");
+  const std::string path = q.dir + "/" + id + ".env";
+  if (::access(path.c_str(), F_OK) != 0 && errno == ENOENT) return Status::NotFound(id + " is not queued");
+  Status s = ReadEnvelope(Env(q), path, out);
+  if (s.ok() && out->id != id) s = Status::Invalid("id does not match the file name");
+  return s;
+}
+
+Status ScanQueue(const QueueFiles& q, std::string_view own, std::vector<std::string>* ids) {
+  FsEnv* env = Env(q);
+  std::vector<std::string> names;
+  int err = 0;
+  Status s = env->ListDir(q.dir, &names, &err);
+  if (!s.ok()) return err == ENOENT ? Status::Ok() : s;
+  auto mine = [own](const std::string& n) { return !own.empty() && n.find(own) != std::string::npos; };
+  std::vector<std::string> envs;
+  std::vector<std::string> msgs;
+  for (const std::string& n : names) {
+    if (EndsWith(n, ".new")) {
+      if (!mine(n)) env->Unlink(q.dir + "/" + n);  // never acknowledged
+    } else if (EndsWith(n, ".env")) {
+      envs.push_back(n.substr(0, n.size() - 4));
+    } else if (EndsWith(n, ".msg")) {
+      msgs.push_back(n.substr(0, n.size() - 4));
+    }
+  }
+  std::sort(envs.begin(), envs.end());
+  std::sort(msgs.begin(), msgs.end());
+  for (const std::string& id : msgs) {
+    if (std::binary_search(envs.begin(), envs.end(), id)) {
+      ids->push_back(id);
+    } else if (!mine(id)) {
+      env->Unlink(q.dir + "/" + id + ".msg");  // orphan
+    }
+  }
+  for (const std::string& id : envs) {  // an envelope without its message: kept aside, reported by the load
+    if (!std::binary_search(msgs.begin(), msgs.end(), id)) ids->push_back(id);
+  }
+  return Status::Ok();
+}
+
+void LoadEnvelopes(const QueueFiles& q, const std::vector<std::string>& ids, size_t from, size_t to,
+                   std::vector<QueueEnvelope>* out, std::vector<std::string>* problems) {
+  FsEnv* env = Env(q);
+  for (size_t i = from; i < to && i < ids.size(); ++i) {
+    const std::string& id = ids[i];
+    QueueEnvelope e;
+    Status r = ReadQueuedEnvelope(q, id, &e);
+    if (r.code() == Status::Code::kNotFound) continue;  // left meanwhile
+    if (r.ok()) {
+      int fd = -1;
+      if (env->OpenRead(q.dir + "/" + id + ".msg", &fd).ok()) {
+        env->Close(fd);
+      } else {
+        r = Status::Invalid("message file missing");
+      }
+    }
+    if (!r.ok()) {
+      problems->push_back(fmt::format("{}.env: {} (kept as {}.env.bad)", id, r.message(), id));
+      env->Rename(q.dir + "/" + id + ".env", q.dir + "/" + id + ".env.bad");
+      continue;
+    }
+    out->push_back(std::move(e));
+  }
 }
 
 }  // namespace mailnest

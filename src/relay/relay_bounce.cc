@@ -30,7 +30,7 @@ int64_t Now() { return static_cast<int64_t>(time(nullptr)); }
 
 void RelayQueue::Settle(const std::string& id, std::vector<size_t> failed) {
   Entry* e = entries_.at(id).get();
-  if (failed.empty()) return Persist(id);
+  if (failed.empty() || e->deleting) return Persist(id);  // a deleted message is not bounced
   auto mark = [this, id, failed](bool bounced) {
     auto it = entries_.find(id);
     if (it == entries_.end()) return;

@@ -6,6 +6,8 @@
 #include <climits>
 #include <ctime>
 
+#include <unistd.h>
+
 #include "base/ascii.h"
 #include "base/cidr.h"
 #include "relay/dsn.h"
@@ -24,6 +26,10 @@ std::string DomainOf(const std::string& address) {
 
 int64_t Now() { return static_cast<int64_t>(time(nullptr)); }
 
+// Envelopes read per pool job at start: big enough that 100,000 load in a
+// few seconds, small enough that the loop serves between batches.
+constexpr size_t kLoadBatch = 2000;
+
 }  // namespace
 
 RelayQueue::RelayQueue(uv_loop_t* loop, const Config& config, Logger* log, StoreOptions store)
@@ -37,6 +43,12 @@ RelayQueue::RelayQueue(uv_loop_t* loop, const Config& config, Logger* log, Store
 }
 
 RelayQueue::~RelayQueue() {
+  if (watch_) {
+    watch_->owner = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(&watch_->handle),
+             [](uv_handle_t* h) { delete static_cast<WatchBox*>(h->data); });
+  }
+  if (lock_fd_ >= 0) ::close(lock_fd_);
   if (timer_) {  // no Shutdown(): the handle outlives us until its close callback
     timer_->owner = nullptr;
     uv_close(reinterpret_cast<uv_handle_t*>(&timer_->timer),
@@ -50,23 +62,94 @@ Status RelayQueue::Load() {
     if (Status d = dns_->Init(cfg_.dns_servers, cfg_.dns_timeout_ms); !d.ok()) return d;
   }
   Status s = EnsureQueueDir(files_);
+  if (s.ok()) s = LockQueue(files_, &lock_fd_);
   if (!s.ok()) return Status::IoError(fmt::format("relay queue {}: {}", files_.dir, s.message()));
-  std::vector<QueueEnvelope> loaded;
-  std::vector<std::string> problems;
-  s = LoadQueue(files_, &loaded, &problems);
-  if (!s.ok()) return Status::IoError(fmt::format("relay queue {}: {}", files_.dir, s.message()));
-  for (const std::string& p : problems) log_->Error("", "relay queue: {}", p);
-  for (QueueEnvelope& e : loaded) {
-    auto entry = std::make_unique<Entry>();
-    std::string id = e.id;
-    entry->env = std::move(e);
-    entries_[id] = std::move(entry);
-  }
-  log_->Info("", "relay: {} queued messages in {}", entries_.size(), files_.dir);
   return Status::Ok();
 }
 
-void RelayQueue::Start() { Schedule(0); }
+// The load runs as a chain of pool jobs: one scan (names, debris), then
+// batches of envelopes, each merged on the loop before the next is read,
+// so the loop never waits on the disk and memory grows only by what is
+// kept.
+void RelayQueue::Start() {
+  const int64_t started = static_cast<int64_t>(uv_now(loop_));
+  auto ids = std::make_shared<std::vector<std::string>>();
+  auto status = std::make_shared<Status>();
+  QueueFiles files = files_;
+  std::string own = fmt::format("P{}Q", static_cast<long>(::getpid()));
+  StartJob([files, ids, status, own] { *status = ScanQueue(files, own, ids.get()); },
+           [this, ids, status, started] {
+             if (!status->ok()) log_->Error("", "relay queue {}: {}", files_.dir, status->message());
+             LoadBatch(ids, 0, started);
+           });
+  WatchControl();
+}
+
+void RelayQueue::LoadBatch(std::shared_ptr<std::vector<std::string>> ids, size_t from, int64_t started_ms) {
+  if (stopping_) return;
+  if (from >= ids->size()) {
+    loaded_ = true;
+    log_->Info("", "relay: {} queued messages in {} (loaded in {} ms)", entries_.size(), files_.dir,
+               static_cast<int64_t>(uv_now(loop_)) - started_ms);
+    ScanControl();  // requests made while no instance ran, or during the load
+    return Schedule(0);
+  }
+  const size_t to = std::min(ids->size(), from + kLoadBatch);
+  auto loaded = std::make_shared<std::vector<QueueEnvelope>>();
+  auto problems = std::make_shared<std::vector<std::string>>();
+  QueueFiles files = files_;
+  StartJob([files, ids, from, to, loaded, problems] { LoadEnvelopes(files, *ids, from, to, loaded.get(), problems.get()); },
+           [this, ids, to, loaded, problems, started_ms] {
+             for (const std::string& p : *problems) log_->Error("", "relay queue: {}", p);
+             for (QueueEnvelope& e : *loaded) Adopt(std::move(e));
+             Schedule(0);  // what is due goes while the rest loads
+             LoadBatch(ids, to, started_ms);
+           });
+}
+
+void RelayQueue::Adopt(QueueEnvelope env) {
+  if (entries_.count(env.id)) return;  // queued by this run meanwhile: already known
+  env.recipients.shrink_to_fit();
+  auto entry = std::make_unique<Entry>();
+  std::string id = env.id;
+  entry->env = std::move(env);
+  Entry* e = entry.get();
+  entries_.emplace(std::move(id), std::move(entry));
+  Reindex(e);
+}
+
+void RelayQueue::Unindex(Entry* e) {
+  if (e->due == kNotIndexed) return;
+  due_.erase({e->due, e->env.id});
+  e->due = kNotIndexed;
+}
+
+void RelayQueue::Reindex(Entry* e) {
+  Unindex(e);
+  if (e->busy || e->deleting) return;
+  int64_t due = INT64_MAX;
+  for (const QueueRecipient& r : e->env.recipients) {
+    if (r.state == RcptState::kQueued) due = std::min(due, r.next_try);
+  }
+  if (due == INT64_MAX) return;
+  e->due = due;
+  due_.emplace(due, e->env.id);
+}
+
+std::string RelayQueue::NextForDestination(const std::string& key) {
+  auto w = waiting_.find(key);
+  while (w != waiting_.end() && !w->second.empty()) {
+    std::string id = std::move(w->second.front());
+    w->second.pop_front();
+    auto it = entries_.find(id);
+    if (it != entries_.end() && !it->second->busy && !it->second->deleting) {
+      if (w->second.empty()) waiting_.erase(w);
+      return id;
+    }
+  }
+  if (w != waiting_.end()) waiting_.erase(w);
+  return "";
+}
 
 bool RelayQueue::MayRelay(std::string_view peer_ip) const {
   return cfg_.enabled && AddressInNetworks(peer_ip, cfg_.networks);
@@ -107,9 +190,7 @@ void RelayQueue::Enqueue(std::string id, std::string sender, std::vector<std::st
         if (status->ok()) {
           log_->Info(env->id, "from=<{}>, size={}, nrcpt={} (queue active)", LogSafe(env->sender), env->size,
                      env->recipients.size());
-          auto entry = std::make_unique<Entry>();
-          entry->env = *env;
-          entries_[env->id] = std::move(entry);
+          Adopt(*env);
           Schedule(0);
         } else {
           log_->Error(env->id, "relay queue write failed: {}", status->message());
@@ -154,30 +235,21 @@ void RelayQueue::Schedule(uint64_t delay_ms) {
       delay_ms, 0);
 }
 
-// One pass over the queue: start what is due and allowed by the
-// concurrency limits; sleep until the next retry otherwise. Finished
-// attempts and jobs call Schedule(0), so a message waiting for a free
-// connection is looked at again as soon as one is free.
+// One pass: start what is due (the front of due_) while the total
+// connection limit allows; sleep until the next due time otherwise. A due
+// message whose destination is full waits in waiting_[key], taken again
+// when an attempt there ends (Release). Finished attempts and jobs call
+// Schedule(0), so the cost of a pass is what it starts, not the queue.
 void RelayQueue::Kick() {
   retired_.clear();
   if (stopping_) return;
   const int64_t now = Now();
-  int64_t next_wake = INT64_MAX;
-  std::vector<Entry*> ready;
-  for (auto& [id, e] : entries_) {
-    if (e->busy) continue;
-    bool due = false;
-    for (const QueueRecipient& r : e->env.recipients) {
-      if (r.state != RcptState::kQueued) continue;
-      if (r.next_try <= now) {
-        due = true;
-      } else {
-        next_wake = std::min(next_wake, r.next_try);
-      }
-    }
-    if (due) ready.push_back(e.get());
-  }
-  for (Entry* e : ready) {
+  while (!due_.empty() && due_.begin()->first <= now && active_ < cfg_.max_connections) {
+    auto it = entries_.find(due_.begin()->second);
+    due_.erase(due_.begin());
+    if (it == entries_.end()) continue;
+    Entry* e = it->second.get();
+    e->due = kNotIndexed;
     // Group the due recipients by destination; one attempt per message at
     // a time (its other destinations follow when it finishes).
     std::map<std::string, std::pair<Route, std::vector<size_t>>> groups;
@@ -198,17 +270,19 @@ void RelayQueue::Kick() {
       ApplyLocal(e, no_route, "4.4.3 no route: set relay.transport or relay.smarthost, or relay.dns", false);
       continue;
     }
+    bool started = false;
     for (auto& [key, g] : groups) {
       auto busy = per_dest_.find(key);
-      if (active_ >= cfg_.max_connections ||
-          (busy != per_dest_.end() && busy->second >= cfg_.max_per_destination)) {
-        continue;
-      }
+      if (busy != per_dest_.end() && busy->second >= cfg_.max_per_destination) continue;
       StartAttempt(e, g.first, std::move(g.second));
+      started = true;
       break;
     }
+    if (!started && !groups.empty()) waiting_[groups.begin()->first].push_back(e->env.id);
   }
-  if (next_wake != INT64_MAX) Schedule(static_cast<uint64_t>(std::max<int64_t>(0, next_wake - now)) * 1000);
+  if (!due_.empty() && due_.begin()->first > now) {
+    Schedule(static_cast<uint64_t>(due_.begin()->first - now) * 1000);
+  }
 }
 
 void RelayQueue::LogResult(const QueueEnvelope& env, const QueueRecipient& r, std::string_view relay,
@@ -221,6 +295,7 @@ void RelayQueue::LogResult(const QueueEnvelope& env, const QueueRecipient& r, st
 
 void RelayQueue::Persist(const std::string& id) {
   Entry* e = entries_.at(id).get();
+  if (e->deleting) return FinishDelete(id);
   bool finished = std::all_of(e->env.recipients.begin(), e->env.recipients.end(),
                               [](const QueueRecipient& r) { return r.state != RcptState::kQueued; });
   auto status = std::make_shared<Status>();
@@ -230,7 +305,11 @@ void RelayQueue::Persist(const std::string& id) {
              [this, id, status] {
                if (!status->ok()) log_->Error(id, "relay queue remove failed: {}", status->message());
                log_->Info(id, "removed");
-               entries_.erase(id);
+               auto it = entries_.find(id);
+               if (it != entries_.end()) {
+                 Unindex(it->second.get());
+                 entries_.erase(it);
+               }
                Schedule(0);
              });
     return;
@@ -240,7 +319,11 @@ void RelayQueue::Persist(const std::string& id) {
            [this, id, status] {
              if (!status->ok()) log_->Error(id, "relay queue update failed: {}", status->message());
              auto it = entries_.find(id);
-             if (it != entries_.end()) it->second->busy = false;
+             if (it != entries_.end()) {
+               it->second->busy = false;
+               if (it->second->deleting) return FinishDelete(id);
+               Reindex(it->second.get());
+             }
              Schedule(0);
            });
 }
@@ -254,6 +337,12 @@ void RelayQueue::Shutdown(std::function<void()> done) {
     uv_close(reinterpret_cast<uv_handle_t*>(&timer_->timer),
              [](uv_handle_t* h) { delete static_cast<TimerBox*>(h->data); });
     timer_ = nullptr;
+  }
+  if (watch_) {
+    watch_->owner = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(&watch_->handle),
+             [](uv_handle_t* h) { delete static_cast<WatchBox*>(h->data); });
+    watch_ = nullptr;
   }
   std::vector<RelayAttempt*> live = attempts_;
   for (RelayAttempt* a : live) a->Abort();

@@ -3,9 +3,19 @@
 // Postfix's schedule, and bounces.
 //
 // Threads: every method runs on the loop thread. Queue files are written
-// and read by thread-pool jobs (relay/queue_store.h); Load() is the one
-// blocking call, made at start before the loop runs (like the journal's
-// recovery).
+// and read by thread-pool jobs (relay/queue_store.h). Load() only makes the
+// directory and takes its lock; Start() reads what a previous run left in
+// batches on the thread pool while the servers already run (a message
+// queued meanwhile is scheduled as usual).
+//
+// Scheduling (docs/RELAY.md "Scheduler"): an ordered index of (due time,
+// id) holds every message that waits for a retry, so a pass looks only at
+// what is due, never the whole queue; a due message whose destination is at
+// relay.max_per_destination waits in that destination's list and is taken
+// when one of its attempts ends (NextForDestination).
+//
+// Control (relay/queue_control.h): flush, retry and delete requests come
+// as files in <queue_dir>/ctl/, noticed through uv_fs_event.
 //
 // Durability: Enqueue's done(Ok) runs only once the message and its
 // envelope are fsynced and renamed into place (SMTP says 250 after it).
@@ -19,10 +29,13 @@
 
 #include <uv.h>
 
+#include <climits>
 #include <cstdint>
 #include <functional>
+#include <deque>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +46,7 @@
 #include "relay/backoff.h"
 #include "relay/mx_resolver.h"
 #include "relay/relay_attempt.h"
+#include "relay/queue_control.h"
 #include "relay/queue_record.h"
 #include "relay/queue_store.h"
 #include "store/maildir_writer.h"
@@ -46,10 +60,26 @@ class RelayQueue {
   RelayQueue(const RelayQueue&) = delete;
   RelayQueue& operator=(const RelayQueue&) = delete;
 
-  // Blocking: makes the queue directory and reads what a previous run left.
+  // Blocking (once, at start): makes the queue directory and takes its
+  // lock (Busy: another instance runs on it).
   Status Load();
-  // Arms the scheduler (call once the loop is about to run).
+  // Reads the queue in batches off the loop, then schedules; watches ctl/.
+  // Logs "relay: N queued messages in DIR (loaded in T ms)" when done.
   void Start();
+  bool loaded() const { return loaded_; }
+
+  // Control, on the loop (also what ctl/ requests do). False: not queued.
+  void Flush();
+  bool Retry(const std::string& id);
+  // The message leaves the queue undelivered: an attempt under way is
+  // aborted first, and no later write can bring the envelope back.
+  bool Delete(const std::string& id, std::function<void()> done = nullptr);
+
+  // The next message due for a destination key ("host:port" or
+  // "mx:<domain>") that waits for a free connection there, taken out of
+  // the wait list; "" when none. A hook for connection reuse: a session
+  // that has finished one message may ask for the next.
+  std::string NextForDestination(const std::string& key);
 
   // The policy: may a client at this address relay (relay.enabled and
   // relay.networks)?
@@ -68,9 +98,15 @@ class RelayQueue {
   const std::string& dir() const { return files_.dir; }
 
  private:
+  struct AttemptCtx;
+  static constexpr int64_t kNotIndexed = INT64_MIN;
   struct Entry {
     QueueEnvelope env;
-    bool busy = false;  // an attempt, a bounce or a disk job is running
+    bool busy = false;      // an attempt, a bounce or a disk job is running
+    bool deleting = false;  // Delete() asked: removed as soon as nothing runs
+    int64_t due = kNotIndexed;  // its key in due_, while indexed
+    std::weak_ptr<AttemptCtx> attempt;
+    std::vector<std::function<void()>> on_deleted;
   };
   struct Route {
     bool found = false;
@@ -89,13 +125,30 @@ class RelayQueue {
     std::vector<RelayTarget> targets;
     size_t next = 0;
     std::shared_ptr<const std::string> message;
+    RelayAttempt* live = nullptr;  // the session under way (Delete aborts it)
   };
   struct TimerBox {
     uv_timer_t timer;
     RelayQueue* owner;
   };
 
+  struct WatchBox {
+    uv_fs_event_t handle;
+    RelayQueue* owner;
+  };
+
   Route RouteFor(const std::string& recipient) const;
+  // Puts a non-busy entry in due_ at its earliest queued next_try (or takes
+  // it out: busy, deleting, nothing queued). Idempotent.
+  void Reindex(Entry* e);
+  void Unindex(Entry* e);
+  void LoadBatch(std::shared_ptr<std::vector<std::string>> ids, size_t from, int64_t started_ms);
+  void Adopt(QueueEnvelope env);
+  void WatchControl();
+  void ScanControl();
+  void Apply(const QueueRequest& r);
+  // Deleting and idle: remove the files, then forget the entry.
+  void FinishDelete(const std::string& id);
   void Schedule(uint64_t delay_ms);
   void Kick();
   void StartAttempt(Entry* e, const Route& route, std::vector<size_t> rcpts);
@@ -125,6 +178,13 @@ class RelayQueue {
   QueueFiles files_;
   BackoffPolicy backoff_;
   std::map<std::string, std::unique_ptr<Entry>> entries_;
+  std::set<std::pair<int64_t, std::string>> due_;             // (next try, id) of idle entries
+  std::map<std::string, std::deque<std::string>> waiting_;   // destination key → due ids
+  bool loaded_ = false;
+  int lock_fd_ = -1;
+  WatchBox* watch_ = nullptr;  // heap: freed in its close callback
+  bool scanning_ = false;      // a ctl/ scan job is running
+  bool rescan_ = false;        // another event came during it
   std::map<std::string, uint32_t> per_dest_;  // attempts under way per destination
   std::vector<RelayAttempt*> attempts_;
   uint32_t active_ = 0;
