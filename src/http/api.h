@@ -17,6 +17,7 @@
 //   GET /api/v1/openapi.json        the OpenAPI 3 document (http/openapi.json)
 //   DELETE /api/v1/messages/{id}    removes one message (http/api_delete.cc)
 //   DELETE /api/v1/messages?mailbox=M  removes every message of M
+//   GET|POST|DELETE /api/v1/queue...  the relay queue (http/api_queue.cc)
 //   anything else                   404 {"error": "no such endpoint"}
 #pragma once
 
@@ -45,6 +46,9 @@ class MessageIndex;
 class MessageSearch;
 class MessageViewApi;
 struct IndexedMessage;
+
+// The relay queue's gauge for /metrics (http/api_queue.cc).
+std::string QueueMetricsText();
 
 class Api {
  public:
@@ -88,6 +92,10 @@ class Api {
   void OpenApi(h2o_req_t* req, std::string_view, const Params&);            // api_openapi.cc
   void DeleteMessage(h2o_req_t* req, std::string_view id, const Params& q);  // api_delete.cc
   void DeleteMessages(h2o_req_t* req, std::string_view, const Params& q);    // api_delete.cc
+  void Queue(h2o_req_t* req, std::string_view, const Params& q);             // api_queue.cc
+  void QueueItem(h2o_req_t* req, std::string_view id, const Params& q);      // api_queue.cc
+  void QueuePost(h2o_req_t* req, std::string_view rest, const Params& q);    // api_queue.cc
+  void QueueDelete(h2o_req_t* req, std::string_view id, const Params& q);    // api_queue.cc
 
   bool closing() const;
   // mailbox= checked: "" (absent) or a mailbox the index knows; false = answered.

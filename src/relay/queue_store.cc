@@ -191,33 +191,27 @@ Status ReadQueuedEnvelope(const QueueFiles& q, const std::string& id, QueueEnvel
 
 Status ScanQueue(const QueueFiles& q, std::string_view own, std::vector<std::string>* ids) {
   FsEnv* env = Env(q);
-  std::vector<std::string> names;
+  std::vector<std::string> names;  // the one copy of the listing (200,000 names for 100,000 messages)
   int err = 0;
   Status s = env->ListDir(q.dir, &names, &err);
   if (!s.ok()) return err == ENOENT ? Status::Ok() : s;
   auto mine = [own](const std::string& n) { return !own.empty() && n.find(own) != std::string::npos; };
-  std::vector<std::string> envs;
-  std::vector<std::string> msgs;
+  std::sort(names.begin(), names.end());
+  auto has = [&names](const std::string& n) { return std::binary_search(names.begin(), names.end(), n); };
   for (const std::string& n : names) {
     if (EndsWith(n, ".new")) {
       if (!mine(n)) env->Unlink(q.dir + "/" + n);  // never acknowledged
     } else if (EndsWith(n, ".env")) {
-      envs.push_back(n.substr(0, n.size() - 4));
+      ids->push_back(n.substr(0, n.size() - 4));  // without its .msg: kept aside, reported by the load
     } else if (EndsWith(n, ".msg")) {
-      msgs.push_back(n.substr(0, n.size() - 4));
+      std::string id = n.substr(0, n.size() - 4);
+      if (!has(id + ".env") && !mine(id)) env->Unlink(q.dir + "/" + n);  // orphan
     }
   }
-  std::sort(envs.begin(), envs.end());
-  std::sort(msgs.begin(), msgs.end());
-  for (const std::string& id : msgs) {
-    if (std::binary_search(envs.begin(), envs.end(), id)) {
-      ids->push_back(id);
-    } else if (!mine(id)) {
-      env->Unlink(q.dir + "/" + id + ".msg");  // orphan
-    }
-  }
-  for (const std::string& id : envs) {  // an envelope without its message: kept aside, reported by the load
-    if (!std::binary_search(msgs.begin(), msgs.end(), id)) ids->push_back(id);
+  // Which envelopes lack their message, for LoadEnvelopes: marked with a
+  // leading '!' (never part of a valid id).
+  for (std::string& id : *ids) {
+    if (!has(id + ".msg")) id.insert(id.begin(), '!');
   }
   return Status::Ok();
 }
@@ -226,21 +220,16 @@ void LoadEnvelopes(const QueueFiles& q, const std::vector<std::string>& ids, siz
                    std::vector<QueueEnvelope>* out, std::vector<std::string>* problems) {
   FsEnv* env = Env(q);
   for (size_t i = from; i < to && i < ids.size(); ++i) {
-    const std::string& id = ids[i];
+    const bool no_msg = !ids[i].empty() && ids[i][0] == '!';
+    const std::string id = no_msg ? ids[i].substr(1) : ids[i];
+    const std::string path = q.dir + "/" + id + ".env";
     QueueEnvelope e;
-    Status r = ReadQueuedEnvelope(q, id, &e);
-    if (r.code() == Status::Code::kNotFound) continue;  // left meanwhile
-    if (r.ok()) {
-      int fd = -1;
-      if (env->OpenRead(q.dir + "/" + id + ".msg", &fd).ok()) {
-        env->Close(fd);
-      } else {
-        r = Status::Invalid("message file missing");
-      }
-    }
+    Status r = no_msg ? Status::Invalid("message file missing") : ReadEnvelope(env, path, &e);
+    if (!r.ok() && !no_msg && ::access(path.c_str(), F_OK) != 0) continue;  // left meanwhile
+    if (r.ok() && e.id != id) r = Status::Invalid("id does not match the file name");
     if (!r.ok()) {
       problems->push_back(fmt::format("{}.env: {} (kept as {}.env.bad)", id, r.message(), id));
-      env->Rename(q.dir + "/" + id + ".env", q.dir + "/" + id + ".env.bad");
+      env->Rename(path, q.dir + "/" + id + ".env.bad");
       continue;
     }
     out->push_back(std::move(e));

@@ -82,7 +82,7 @@ void RelayQueue::Apply(const QueueRequest& r) {
   }
 }
 
-void RelayQueue::Flush() {
+size_t RelayQueue::Flush() {
   size_t n = 0;
   for (auto& [id, e] : entries_) {
     bool any = false;
@@ -97,6 +97,7 @@ void RelayQueue::Flush() {
   }
   log_->Info("", "relay: flush: {} deferred message(s) due now", n);
   Schedule(0);
+  return n;
 }
 
 bool RelayQueue::Retry(const std::string& id) {
@@ -142,11 +143,50 @@ void RelayQueue::FinishDelete(const std::string& id) {
              auto it = entries_.find(id);
              if (it == entries_.end()) return;
              std::vector<std::function<void()>> waiters = std::move(it->second->on_deleted);
-             entries_.erase(it);
              log_->Info(id, "deleted from the queue, undelivered");
+             Notify(QueueEventKind::kDeleted, it->second->env, nullptr);
+             entries_.erase(it);
              for (auto& w : waiters) w();
              Schedule(0);
            });
+}
+
+QueueMessageView RelayQueue::View(const Entry& e) {
+  QueueMessageView v;
+  v.id = e.env.id;
+  v.sender = e.env.sender;
+  v.arrival = e.env.arrival;
+  v.size = e.env.size;
+  v.active = e.busy;
+  v.deleting = e.deleting;
+  for (const QueueRecipient& r : e.env.recipients) {
+    v.recipients.push_back(QueueRcptView{r.address, RcptStateName(r.state), r.attempts, r.next_try, r.last_attempt,
+                                         r.remote_mta, r.last_reply});
+  }
+  return v;
+}
+
+void RelayQueue::ListQueue(std::string_view after, size_t limit, std::vector<QueueMessageView>* out,
+                           bool* more) const {
+  auto it = after.empty() ? entries_.begin() : entries_.upper_bound(after);
+  for (; it != entries_.end() && out->size() < limit; ++it) out->push_back(View(*it->second));
+  *more = it != entries_.end();
+}
+
+bool RelayQueue::FindQueued(std::string_view id, QueueMessageView* out) const {
+  auto it = entries_.find(id);
+  if (it == entries_.end()) return false;
+  *out = View(*it->second);
+  return true;
+}
+
+void RelayQueue::Notify(QueueEventKind kind, const QueueEnvelope& env, const QueueRecipient* r) {
+  QueueObserver* o = GlobalQueueHooks().observer;
+  if (!o) return;
+  QueueEvent e{kind, env.id, env.sender, r ? std::string_view(r->address) : std::string_view(),
+               r ? std::string_view(r->last_reply) : std::string_view(), r ? r->next_try : 0,
+               env.recipients.size()};
+  o->OnQueueEvent(e);
 }
 
 }  // namespace mailnest

@@ -43,6 +43,7 @@ RelayQueue::RelayQueue(uv_loop_t* loop, const Config& config, Logger* log, Store
 }
 
 RelayQueue::~RelayQueue() {
+  if (GlobalQueueHooks().port == this) GlobalQueueHooks().port = nullptr;
   if (watch_) {
     watch_->owner = nullptr;
     uv_close(reinterpret_cast<uv_handle_t*>(&watch_->handle),
@@ -83,6 +84,7 @@ void RelayQueue::Start() {
              LoadBatch(ids, 0, started);
            });
   WatchControl();
+  GlobalQueueHooks().port = this;
 }
 
 void RelayQueue::LoadBatch(std::shared_ptr<std::vector<std::string>> ids, size_t from, int64_t started_ms) {
@@ -111,16 +113,16 @@ void RelayQueue::Adopt(QueueEnvelope env) {
   if (entries_.count(env.id)) return;  // queued by this run meanwhile: already known
   env.recipients.shrink_to_fit();
   auto entry = std::make_unique<Entry>();
-  std::string id = env.id;
   entry->env = std::move(env);
+  entry->seq = next_seq_++;
   Entry* e = entry.get();
-  entries_.emplace(std::move(id), std::move(entry));
+  entries_.emplace(std::string_view(e->env.id), std::move(entry));
   Reindex(e);
 }
 
 void RelayQueue::Unindex(Entry* e) {
   if (e->due == kNotIndexed) return;
-  due_.erase({e->due, e->env.id});
+  due_.erase({e->due, e->seq, e});
   e->due = kNotIndexed;
 }
 
@@ -133,7 +135,7 @@ void RelayQueue::Reindex(Entry* e) {
   }
   if (due == INT64_MAX) return;
   e->due = due;
-  due_.emplace(due, e->env.id);
+  due_.emplace(due, e->seq, e);
 }
 
 std::string RelayQueue::NextForDestination(const std::string& key) {
@@ -191,6 +193,7 @@ void RelayQueue::Enqueue(std::string id, std::string sender, std::vector<std::st
           log_->Info(env->id, "from=<{}>, size={}, nrcpt={} (queue active)", LogSafe(env->sender), env->size,
                      env->recipients.size());
           Adopt(*env);
+          Notify(QueueEventKind::kNew, *env, nullptr);
           Schedule(0);
         } else {
           log_->Error(env->id, "relay queue write failed: {}", status->message());
@@ -244,11 +247,9 @@ void RelayQueue::Kick() {
   retired_.clear();
   if (stopping_) return;
   const int64_t now = Now();
-  while (!due_.empty() && due_.begin()->first <= now && active_ < cfg_.max_connections) {
-    auto it = entries_.find(due_.begin()->second);
+  while (!due_.empty() && std::get<0>(*due_.begin()) <= now && active_ < cfg_.max_connections) {
+    Entry* e = std::get<2>(*due_.begin());  // entries leave due_ before they are freed
     due_.erase(due_.begin());
-    if (it == entries_.end()) continue;
-    Entry* e = it->second.get();
     e->due = kNotIndexed;
     // Group the due recipients by destination; one attempt per message at
     // a time (its other destinations follow when it finishes).
@@ -280,8 +281,8 @@ void RelayQueue::Kick() {
     }
     if (!started && !groups.empty()) waiting_[groups.begin()->first].push_back(e->env.id);
   }
-  if (!due_.empty() && due_.begin()->first > now) {
-    Schedule(static_cast<uint64_t>(due_.begin()->first - now) * 1000);
+  if (!due_.empty() && std::get<0>(*due_.begin()) > now) {
+    Schedule(static_cast<uint64_t>(std::get<0>(*due_.begin()) - now) * 1000);
   }
 }
 
@@ -291,6 +292,10 @@ void RelayQueue::LogResult(const QueueEnvelope& env, const QueueRecipient& r, st
   log_->Info(env.id, "to=<{}>, relay={}, delay={}, dsn={}, status={} ({})", LogSafe(r.address), relay,
              std::max<int64_t>(0, r.last_attempt - env.arrival), StatusOfReply(r.last_reply), status,
              LogSafe(r.last_reply, 512));
+  Notify(status == "sent" ? QueueEventKind::kDelivered
+         : status == "deferred" ? QueueEventKind::kDeferred
+                                : QueueEventKind::kBounced,
+         env, &r);
 }
 
 void RelayQueue::Persist(const std::string& id) {
@@ -331,6 +336,7 @@ void RelayQueue::Persist(const std::string& id) {
 void RelayQueue::Shutdown(std::function<void()> done) {
   if (stopping_) return;
   stopping_ = true;
+  if (GlobalQueueHooks().port == this) GlobalQueueHooks().port = nullptr;
   shutdown_done_ = std::move(done);
   if (timer_) {
     timer_->owner = nullptr;

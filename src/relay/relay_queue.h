@@ -36,12 +36,14 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <tuple>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "base/config.h"
 #include "base/log.h"
+#include "base/queue_hooks.h"
 #include "base/status.h"
 #include "relay/backoff.h"
 #include "relay/mx_resolver.h"
@@ -53,7 +55,7 @@
 
 namespace mailnest {
 
-class RelayQueue {
+class RelayQueue : public QueuePort {
  public:
   RelayQueue(uv_loop_t* loop, const Config& config, Logger* log, StoreOptions store);
   ~RelayQueue();
@@ -69,7 +71,7 @@ class RelayQueue {
   bool loaded() const { return loaded_; }
 
   // Control, on the loop (also what ctl/ requests do). False: not queued.
-  void Flush();
+  size_t Flush();  // how many messages became due
   bool Retry(const std::string& id);
   // The message leaves the queue undelivered: an attempt under way is
   // aborted first, and no later write can bring the envelope back.
@@ -80,6 +82,16 @@ class RelayQueue {
   // the wait list; "" when none. A hook for connection reuse: a session
   // that has finished one message may ask for the next.
   std::string NextForDestination(const std::string& key);
+
+  // QueuePort (base/queue_hooks.h): what the HTTP API sees. Installed by
+  // Start(), removed by Shutdown().
+  size_t QueueSize() const override { return entries_.size(); }
+  bool QueueLoaded() const override { return loaded_; }
+  void ListQueue(std::string_view after, size_t limit, std::vector<QueueMessageView>* out, bool* more) const override;
+  bool FindQueued(std::string_view id, QueueMessageView* out) const override;
+  bool RetryQueued(const std::string& id) override { return Retry(id); }
+  size_t FlushQueue() override { return Flush(); }
+  bool DeleteQueued(const std::string& id, std::function<void()> done) override { return Delete(id, std::move(done)); }
 
   // The policy: may a client at this address relay (relay.enabled and
   // relay.networks)?
@@ -104,7 +116,8 @@ class RelayQueue {
     QueueEnvelope env;
     bool busy = false;      // an attempt, a bounce or a disk job is running
     bool deleting = false;  // Delete() asked: removed as soon as nothing runs
-    int64_t due = kNotIndexed;  // its key in due_, while indexed
+    int64_t due = kNotIndexed;  // its time in due_, while indexed
+    uint64_t seq = 0;           // arrival order among equal due times
     std::weak_ptr<AttemptCtx> attempt;
     std::vector<std::function<void()>> on_deleted;
   };
@@ -149,6 +162,8 @@ class RelayQueue {
   void Apply(const QueueRequest& r);
   // Deleting and idle: remove the files, then forget the entry.
   void FinishDelete(const std::string& id);
+  void Notify(QueueEventKind kind, const QueueEnvelope& env, const QueueRecipient* r);
+  static QueueMessageView View(const Entry& e);
   void Schedule(uint64_t delay_ms);
   void Kick();
   void StartAttempt(Entry* e, const Route& route, std::vector<size_t> rcpts);
@@ -164,7 +179,9 @@ class RelayQueue {
   // After results were applied: bounce the newly failed, then persist.
   void Settle(const std::string& id, std::vector<size_t> failed);
   void Persist(const std::string& id);
-  void SendBounce(Entry* e, const std::vector<size_t>& failed, std::function<void(Status)> done);
+  void SendBounce(Entry* e, const std::vector<size_t>& failed, std::function<void(Status)> done, bool delayed = false);
+  // relay.delay_warning_s: sends the one delay DSN when it is time, then next().
+  void WarnIfDelayed(const std::string& id, std::function<void()> next);
   void DeliverLocally(const std::string& recipient, std::string message, std::function<void(Status)> done);
   void StartJob(std::function<void()> work, std::function<void()> after);
   void MaybeFinishShutdown();
@@ -177,8 +194,10 @@ class RelayQueue {
   StoreOptions store_;
   QueueFiles files_;
   BackoffPolicy backoff_;
-  std::map<std::string, std::unique_ptr<Entry>> entries_;
-  std::set<std::pair<int64_t, std::string>> due_;             // (next try, id) of idle entries
+  // Keyed by a view of the entry's own id (no second copy of 100,000 ids).
+  std::map<std::string_view, std::unique_ptr<Entry>, std::less<>> entries_;
+  std::set<std::tuple<int64_t, uint64_t, Entry*>> due_;  // (next try, seq) of idle entries
+  uint64_t next_seq_ = 0;
   std::map<std::string, std::deque<std::string>> waiting_;   // destination key → due ids
   bool loaded_ = false;
   int lock_fd_ = -1;
