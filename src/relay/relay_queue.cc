@@ -29,6 +29,7 @@ int64_t Now() { return static_cast<int64_t>(time(nullptr)); }
 // Envelopes read per pool job at start: big enough that 100,000 load in a
 // few seconds, small enough that the loop serves between batches.
 constexpr size_t kLoadBatch = 2000;
+constexpr size_t kLoadJobs = 3;
 
 }  // namespace
 
@@ -73,48 +74,60 @@ Status RelayQueue::Load() {
 // so the loop never waits on the disk and memory grows only by what is
 // kept.
 void RelayQueue::Start() {
-  const int64_t started = static_cast<int64_t>(uv_now(loop_));
-  auto ids = std::make_shared<std::vector<std::string>>();
+  auto load = std::make_shared<LoadState>();
+  load->started_ms = static_cast<int64_t>(uv_now(loop_));
   auto status = std::make_shared<Status>();
   QueueFiles files = files_;
   std::string own = fmt::format("P{}Q", static_cast<long>(::getpid()));
-  StartJob([files, ids, status, own] { *status = ScanQueue(files, own, ids.get()); },
-           [this, ids, status, started] {
+  StartJob([files, load, status, own] { *status = ScanQueue(files, own, &load->ids); },
+           [this, load, status] {
              if (!status->ok()) log_->Error("", "relay queue {}: {}", files_.dir, status->message());
-             LoadBatch(ids, 0, started);
+             next_seq_ = std::max<uint64_t>(next_seq_, load->ids.size());  // the loaded keep their list order
+             LoadMore(load);
            });
   WatchControl();
   GlobalQueueHooks().port = this;
 }
 
-void RelayQueue::LoadBatch(std::shared_ptr<std::vector<std::string>> ids, size_t from, int64_t started_ms) {
+// Up to kLoadJobs batches are read at once (the thread pool has four
+// threads; on a busy machine each thread is a share of the CPUs), each
+// merged on the loop as it comes.
+void RelayQueue::LoadMore(const std::shared_ptr<LoadState>& load) {
   if (stopping_) return;
-  if (from >= ids->size()) {
+  while (load->in_flight < kLoadJobs && load->next < load->ids.size()) {
+    const size_t from = load->next;
+    const size_t to = std::min(load->ids.size(), from + kLoadBatch);
+    load->next = to;
+    ++load->in_flight;
+    auto loaded = std::make_shared<std::vector<QueueEnvelope>>();
+    auto problems = std::make_shared<std::vector<std::string>>();
+    QueueFiles files = files_;
+    StartJob([files, load, from, to, loaded, problems] { LoadEnvelopes(files, load->ids, from, to, loaded.get(), problems.get()); },
+             [this, load, loaded, problems, from] {
+               --load->in_flight;
+               for (const std::string& p : *problems) log_->Error("", "relay queue: {}", p);
+               uint64_t seq = from;
+               for (QueueEnvelope& e : *loaded) Adopt(std::move(e), seq++);
+               Schedule(0);  // what is due goes while the rest loads
+               LoadMore(load);
+             });
+  }
+  if (load->in_flight == 0 && load->next >= load->ids.size() && !loaded_) {
     loaded_ = true;
     log_->Info("", "relay: {} queued messages in {} (loaded in {} ms)", entries_.size(), files_.dir,
-               static_cast<int64_t>(uv_now(loop_)) - started_ms);
+               static_cast<int64_t>(uv_now(loop_)) - load->started_ms);
+    load->ids = {};
     ScanControl();  // requests made while no instance ran, or during the load
-    return Schedule(0);
+    Schedule(0);
   }
-  const size_t to = std::min(ids->size(), from + kLoadBatch);
-  auto loaded = std::make_shared<std::vector<QueueEnvelope>>();
-  auto problems = std::make_shared<std::vector<std::string>>();
-  QueueFiles files = files_;
-  StartJob([files, ids, from, to, loaded, problems] { LoadEnvelopes(files, *ids, from, to, loaded.get(), problems.get()); },
-           [this, ids, to, loaded, problems, started_ms] {
-             for (const std::string& p : *problems) log_->Error("", "relay queue: {}", p);
-             for (QueueEnvelope& e : *loaded) Adopt(std::move(e));
-             Schedule(0);  // what is due goes while the rest loads
-             LoadBatch(ids, to, started_ms);
-           });
 }
 
-void RelayQueue::Adopt(QueueEnvelope env) {
+void RelayQueue::Adopt(QueueEnvelope env, uint64_t seq) {
   if (entries_.count(env.id)) return;  // queued by this run meanwhile: already known
   env.recipients.shrink_to_fit();
   auto entry = std::make_unique<Entry>();
   entry->env = std::move(env);
-  entry->seq = next_seq_++;
+  entry->seq = seq == UINT64_MAX ? next_seq_++ : seq;
   Entry* e = entry.get();
   entries_.emplace(std::string_view(e->env.id), std::move(entry));
   Reindex(e);

@@ -155,8 +155,15 @@ class RelayQueue : public QueuePort {
   // it out: busy, deleting, nothing queued). Idempotent.
   void Reindex(Entry* e);
   void Unindex(Entry* e);
-  void LoadBatch(std::shared_ptr<std::vector<std::string>> ids, size_t from, int64_t started_ms);
-  void Adopt(QueueEnvelope env);
+  struct LoadState {
+    std::vector<std::string> ids;  // ScanQueue's, in id order
+    size_t next = 0;               // first id not yet handed to a job
+    size_t in_flight = 0;
+    int64_t started_ms = 0;
+  };
+  void LoadMore(const std::shared_ptr<LoadState>& load);
+  // seq: its place in the arrival order (UINT64_MAX: after everything).
+  void Adopt(QueueEnvelope env, uint64_t seq = UINT64_MAX);
   void WatchControl();
   void ScanControl();
   void Apply(const QueueRequest& r);
