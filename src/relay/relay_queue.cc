@@ -133,11 +133,7 @@ void RelayQueue::Adopt(QueueEnvelope env, uint64_t seq) {
   Reindex(e);
 }
 
-void RelayQueue::Unindex(Entry* e) {
-  if (e->due == kNotIndexed) return;
-  due_.erase({e->due, e->seq, e});
-  e->due = kNotIndexed;
-}
+void RelayQueue::Unindex(Entry* e) { due_.Remove(e); }
 
 void RelayQueue::Reindex(Entry* e) {
   Unindex(e);
@@ -147,8 +143,7 @@ void RelayQueue::Reindex(Entry* e) {
     if (r.state == RcptState::kQueued) due = std::min(due, r.next_try);
   }
   if (due == INT64_MAX) return;
-  e->due = due;
-  due_.emplace(due, e->seq, e);
+  due_.Put(e, due);
 }
 
 std::string RelayQueue::NextForDestination(const std::string& key) {
@@ -260,10 +255,9 @@ void RelayQueue::Kick() {
   retired_.clear();
   if (stopping_) return;
   const int64_t now = Now();
-  while (!due_.empty() && std::get<0>(*due_.begin()) <= now && active_ < cfg_.max_connections) {
-    Entry* e = std::get<2>(*due_.begin());  // entries leave due_ before they are freed
-    due_.erase(due_.begin());
-    e->due = kNotIndexed;
+  while (active_ < cfg_.max_connections) {
+    Entry* e = due_.PopDue(now);  // entries leave due_ before they are freed
+    if (!e) break;
     // Group the due recipients by destination; one attempt per message at
     // a time (its other destinations follow when it finishes).
     std::map<std::string, std::pair<Route, std::vector<size_t>>> groups;
@@ -294,9 +288,7 @@ void RelayQueue::Kick() {
     }
     if (!started && !groups.empty()) waiting_[groups.begin()->first].push_back(e->env.id);
   }
-  if (!due_.empty() && std::get<0>(*due_.begin()) > now) {
-    Schedule(static_cast<uint64_t>(std::get<0>(*due_.begin()) - now) * 1000);
-  }
+  if (auto next = due_.NextDue(); next && *next > now) Schedule(static_cast<uint64_t>(*next - now) * 1000);
 }
 
 void RelayQueue::LogResult(const QueueEnvelope& env, const QueueRecipient& r, std::string_view relay,

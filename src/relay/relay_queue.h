@@ -46,6 +46,7 @@
 #include "base/queue_hooks.h"
 #include "base/status.h"
 #include "relay/backoff.h"
+#include "relay/due_index.h"
 #include "relay/mx_resolver.h"
 #include "relay/relay_attempt.h"
 #include "relay/queue_control.h"
@@ -111,7 +112,7 @@ class RelayQueue : public QueuePort {
 
  private:
   struct AttemptCtx;
-  static constexpr int64_t kNotIndexed = INT64_MIN;
+  static constexpr int64_t kNotIndexed = INT64_MIN;  // DueIndex's
   struct Entry {
     QueueEnvelope env;
     bool busy = false;      // an attempt, a bounce or a disk job is running
@@ -203,7 +204,7 @@ class RelayQueue : public QueuePort {
   BackoffPolicy backoff_;
   // Keyed by a view of the entry's own id (no second copy of 100,000 ids).
   std::map<std::string_view, std::unique_ptr<Entry>, std::less<>> entries_;
-  std::set<std::tuple<int64_t, uint64_t, Entry*>> due_;  // (next try, seq) of idle entries
+  DueIndex<Entry> due_;  // idle entries by next try, then arrival
   uint64_t next_seq_ = 0;
   std::map<std::string, std::deque<std::string>> waiting_;   // destination key → due ids
   bool loaded_ = false;
