@@ -189,13 +189,23 @@ Status ReadQueuedEnvelope(const QueueFiles& q, const std::string& id, QueueEnvel
   return s;
 }
 
-Status ScanQueue(const QueueFiles& q, std::string_view own, std::vector<std::string>* ids) {
+Status ScanQueue(const QueueFiles& q, std::string_view own, int64_t since, std::vector<std::string>* ids) {
   FsEnv* env = Env(q);
   std::vector<std::string> names;  // the one copy of the listing (200,000 names for 100,000 messages)
   int err = 0;
   Status s = env->ListDir(q.dir, &names, &err);
   if (!s.ok()) return err == ENOENT ? Status::Ok() : s;
-  auto mine = [own](const std::string& n) { return !own.empty() && n.find(own) != std::string::npos; };
+  // Ours: this pid, made since this process started (a pid is reused, e.g.
+  // in a container, where every start may be pid 1).
+  auto mine = [own, since](const std::string& n) {
+    if (own.empty() || n.find(own) == std::string::npos) return false;
+    int64_t sec = 0;
+    for (char c : n) {
+      if (c < '0' || c > '9') break;
+      sec = sec * 10 + (c - '0');
+    }
+    return sec >= since;
+  };
   std::sort(names.begin(), names.end());
   auto has = [&names](const std::string& n) { return std::binary_search(names.begin(), names.end(), n); };
   for (const std::string& n : names) {

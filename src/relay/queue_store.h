@@ -55,10 +55,11 @@ Status ReadQueuedEnvelope(const QueueFiles& q, const std::string& id, QueueEnvel
 // batches off the loop while it already serves). ScanQueue lists the ids
 // queued (an .env and a .msg), removes half-written files and orphan
 // messages, except those of `own` ids (MakeUniqueBase's "P<pid>Q" of this
-// process: a message being queued right now is not debris). LoadEnvelopes
+// process, whose leading seconds are >= since, its start: a message being
+// queued right now is not debris). LoadEnvelopes
 // decodes ids[from, to): a bad envelope is renamed "<id>.env.bad" and
 // reported.
-Status ScanQueue(const QueueFiles& q, std::string_view own, std::vector<std::string>* ids);
+Status ScanQueue(const QueueFiles& q, std::string_view own, int64_t since, std::vector<std::string>* ids);
 void LoadEnvelopes(const QueueFiles& q, const std::vector<std::string>& ids, size_t from, size_t to,
                    std::vector<QueueEnvelope>* out, std::vector<std::string>* problems);
 

@@ -158,6 +158,7 @@ void RelayQueue::OnAttemptDone(const std::shared_ptr<AttemptCtx>& ctx, RelayAtte
   if (it == entries_.end()) return MaybeFinishShutdown();
   Entry* e = it->second.get();
   e->busy = true;  // until Settle's envelope write
+  if (e->deleting) return Persist(ctx->id);  // aborted for a delete: nothing to record
   const int64_t now = Now();
   const RelayTarget& target = ctx->targets[ctx->next];
   const std::string host = target.name.empty() ? target.host : target.name;

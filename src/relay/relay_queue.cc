@@ -79,7 +79,8 @@ void RelayQueue::Start() {
   auto status = std::make_shared<Status>();
   QueueFiles files = files_;
   std::string own = fmt::format("P{}Q", static_cast<long>(::getpid()));
-  StartJob([files, load, status, own] { *status = ScanQueue(files, own, &load->ids); },
+  const int64_t since = Now() - 1;
+  StartJob([files, load, status, own, since] { *status = ScanQueue(files, own, since, &load->ids); },
            [this, load, status] {
              if (!status->ok()) log_->Error("", "relay queue {}: {}", files_.dir, status->message());
              next_seq_ = std::max<uint64_t>(next_seq_, load->ids.size());  // the loaded keep their list order

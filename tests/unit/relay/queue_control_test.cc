@@ -107,16 +107,18 @@ TEST_CASE("queue load: scan keeps this process's writes, removes others' debris"
   TempQueue t;
   REQUIRE(WriteQueued(t.q, Deferred("1700000000.M1P2Q3"), "hi").ok());
   std::ofstream(t.q.dir + "/1700000000.M1P2Q9.msg") << "orphan";
-  std::ofstream(t.q.dir + "/1700000000.M1P77Q1.msg") << "being queued by us";
-  std::ofstream(t.q.dir + "/1700000000.M1P77Q2.msg.new") << "being written by us";
+  std::ofstream(t.q.dir + "/1700000100.M1P77Q1.msg") << "being queued by us";
+  std::ofstream(t.q.dir + "/1700000100.M1P77Q2.msg.new") << "being written by us";
+  std::ofstream(t.q.dir + "/1600000000.M1P77Q3.msg") << "an orphan of an earlier process with our pid";
   std::ofstream(t.q.dir + "/1700000000.M1P2Q5.env.new") << "debris";
   std::ofstream(t.q.dir + "/1700000000.M1P2Q6.env") << "mailnest-queue 1\nid 1700000000.M1P2Q6\nend\n";  // no .msg
   std::vector<std::string> ids;
-  REQUIRE(ScanQueue(t.q, "P77Q", &ids).ok());
+  REQUIRE(ScanQueue(t.q, "P77Q", 1700000050, &ids).ok());
   CHECK_FALSE(Exists(t.q.dir + "/1700000000.M1P2Q9.msg"));
   CHECK_FALSE(Exists(t.q.dir + "/1700000000.M1P2Q5.env.new"));
-  CHECK(Exists(t.q.dir + "/1700000000.M1P77Q1.msg"));
-  CHECK(Exists(t.q.dir + "/1700000000.M1P77Q2.msg.new"));
+  CHECK(Exists(t.q.dir + "/1700000100.M1P77Q1.msg"));
+  CHECK(Exists(t.q.dir + "/1700000100.M1P77Q2.msg.new"));
+  CHECK_FALSE(Exists(t.q.dir + "/1600000000.M1P77Q3.msg"));
   std::vector<QueueEnvelope> out;
   std::vector<std::string> problems;
   LoadEnvelopes(t.q, ids, 0, ids.size(), &out, &problems);
