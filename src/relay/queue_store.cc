@@ -212,6 +212,9 @@ Status ScanQueue(const QueueFiles& q, std::string_view own, int64_t since, std::
     if (EndsWith(n, ".new")) {
       if (!mine(n)) env->Unlink(q.dir + "/" + n);  // never acknowledged
     } else if (EndsWith(n, ".env")) {
+      // Queued by this process: already in its memory, maybe even gone
+      // again by the time a batch would read it.
+      if (mine(n)) continue;
       ids->push_back(n.substr(0, n.size() - 4));  // without its .msg: kept aside, reported by the load
     } else if (EndsWith(n, ".msg")) {
       std::string id = n.substr(0, n.size() - 4);

@@ -56,7 +56,7 @@ Status ReadQueuedEnvelope(const QueueFiles& q, const std::string& id, QueueEnvel
 // queued (an .env and a .msg), removes half-written files and orphan
 // messages, except those of `own` ids (MakeUniqueBase's "P<pid>Q" of this
 // process, whose leading seconds are >= since, its start: a message being
-// queued right now is not debris). LoadEnvelopes
+// queued right now is not debris, and is not listed: the scheduler has it). LoadEnvelopes
 // decodes ids[from, to): a bad envelope is renamed "<id>.env.bad" and
 // reported.
 Status ScanQueue(const QueueFiles& q, std::string_view own, int64_t since, std::vector<std::string>* ids);

@@ -69,10 +69,9 @@ Status RelayQueue::Load() {
   return Status::Ok();
 }
 
-// The load runs as a chain of pool jobs: one scan (names, debris), then
-// batches of envelopes, each merged on the loop before the next is read,
-// so the loop never waits on the disk and memory grows only by what is
-// kept.
+// The load runs as pool jobs: one scan (names, debris), then batches of
+// envelopes (LoadMore), each merged on the loop as it comes, so the loop
+// never waits on the disk and memory grows only by what is kept.
 void RelayQueue::Start() {
   auto load = std::make_shared<LoadState>();
   load->started_ms = static_cast<int64_t>(uv_now(loop_));

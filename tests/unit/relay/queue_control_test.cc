@@ -108,6 +108,7 @@ TEST_CASE("queue load: scan keeps this process's writes, removes others' debris"
   REQUIRE(WriteQueued(t.q, Deferred("1700000000.M1P2Q3"), "hi").ok());
   std::ofstream(t.q.dir + "/1700000000.M1P2Q9.msg") << "orphan";
   std::ofstream(t.q.dir + "/1700000100.M1P77Q1.msg") << "being queued by us";
+  REQUIRE(WriteQueued(t.q, Deferred("1700000100.M1P77Q4"), "hi").ok());  // queued by us: in memory already
   std::ofstream(t.q.dir + "/1700000100.M1P77Q2.msg.new") << "being written by us";
   std::ofstream(t.q.dir + "/1600000000.M1P77Q3.msg") << "an orphan of an earlier process with our pid";
   std::ofstream(t.q.dir + "/1700000000.M1P2Q5.env.new") << "debris";
