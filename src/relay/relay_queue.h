@@ -8,8 +8,8 @@
 // batches on the thread pool while the servers already run (a message
 // queued meanwhile is scheduled as usual).
 //
-// Scheduling (docs/RELAY.md "Scheduler"): an ordered index of (due time,
-// id) holds every message that waits for a retry, so a pass looks only at
+// Scheduling (docs/RELAY.md "Scheduler"): an ordered index (DueIndex, by
+// next try, then arrival) holds every idle message that waits for a retry, so a pass looks only at
 // what is due, never the whole queue; a due message whose destination is at
 // relay.max_per_destination waits in that destination's list and is taken
 // when one of its attempts ends (NextForDestination).
@@ -35,8 +35,6 @@
 #include <deque>
 #include <map>
 #include <memory>
-#include <set>
-#include <tuple>
 #include <string>
 #include <string_view>
 #include <vector>
