@@ -36,6 +36,7 @@
 #include "http/readiness.h"
 #include "http/show_command.h"
 #include "pop3/pop3_server.h"
+#include "relay/queue_cli.h"
 #include "relay/queue_store.h"
 #include "relay/relay_queue.h"
 #include "smtp/fault_injector.h"
@@ -57,12 +58,15 @@ constexpr const char* kUsage =
     "       mailnest passwd        read a password on stdin, print its crypt(3) hash\n"
     "       mailnest mailboxes [--config FILE]\n"
     "       mailnest queue [--config FILE]   list the relay queue (docs/RELAY.md)\n"
+    "       mailnest queue flush | retry ID | delete ID [--config FILE]\n"
+    "                                      control it, beside a running instance or not\n"
     "       mailnest messages [--config FILE] [--mailbox M] [--query Q] [--limit N]   newest messages first\n"
     "       mailnest show ID [--config FILE]   a message's decoded headers, text and attachments\n";
 
 struct Args {
   std::string command = "run";  // run | check | passwd | mailboxes | show
   std::string show_id;          // show: the message id
+  std::string queue_action, queue_id;  // queue: list | flush | retry ID | delete ID
   std::string config_path;
   std::string smtp_listen, pop3_listen, mail_root;
   std::string http_listen;
@@ -96,6 +100,10 @@ bool ParseArgs(int argc, char** argv, Args* a, std::string* err) {
       a->require_non_root = true;
     } else if (arg == "passwd" || arg == "mailboxes" || arg == "queue") {
       a->command = arg;
+    } else if (a->command == "queue" && a->queue_action.empty() &&
+               (arg == "list" || arg == "flush" || arg == "retry" || arg == "delete")) {
+      a->queue_action = arg;
+      if ((arg == "retry" || arg == "delete") && !value(&a->queue_id)) return false;
     } else if (arg == "show") {
       a->command = arg;
       if (!value(&a->show_id)) return false;
@@ -516,6 +524,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (args.command == "mailboxes") return RunMailboxes(config);
+  if (args.command == "queue" && !args.queue_action.empty() && args.queue_action != "list") {
+    return RunQueueControl(config, args.queue_action, args.queue_id);
+  }
   if (args.command == "queue") return RunQueue(config);
   return RunServers(config, args.require_non_root);
 }

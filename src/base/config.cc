@@ -426,6 +426,7 @@ Status ParseRelay(const json& j, RelayConfig* c) {
   MN_TRY(r.Uint("minimal_backoff_s", &c->minimal_backoff_s, 1, 86400));
   MN_TRY(r.Uint("maximal_backoff_s", &c->maximal_backoff_s, 1, 864000));
   MN_TRY(r.Uint("max_queue_lifetime_s", &c->max_queue_lifetime_s, 1, 8640000));
+  MN_TRY(r.Uint("delay_warning_s", &c->delay_warning_s, 0, 8640000));
   MN_TRY(r.Uint("max_connections", &c->max_connections, 1, 10000));
   MN_TRY(r.Uint("max_per_destination", &c->max_per_destination, 1, 10000));
   MN_TRY(r.Uint("connect_timeout_s", &c->connect_timeout_s, 1, 3600));

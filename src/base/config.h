@@ -168,6 +168,9 @@ struct RelayConfig {
   uint32_t minimal_backoff_s = 300;
   uint32_t maximal_backoff_s = 4000;
   uint32_t max_queue_lifetime_s = 432000;
+  // A message deferred this long gets one RFC 3464 delay warning to its
+  // sender (0 = never, Postfix's default).
+  uint32_t delay_warning_s = 0;
   // Outbound connections in all, and to one destination (host:port).
   uint32_t max_connections = 20;
   uint32_t max_per_destination = 4;

@@ -75,7 +75,7 @@ void AccessGate::Admit(h2o_req_t* req, Next next) {
     AddHeader(req, "vary", "Origin");
     if (method == "OPTIONS" && !Header(req, "access-control-request-method").empty()) {
       return Send(req, 204, "", "", closing_(),
-                  {{"access-control-allow-methods", config_.read_only ? "GET, HEAD" : "GET, HEAD, DELETE, PUT"},
+                  {{"access-control-allow-methods", config_.read_only ? "GET, HEAD" : "GET, HEAD, POST, PUT, DELETE"},
                    {"access-control-allow-headers", "Authorization, Content-Type, Last-Event-ID"},
                    {"access-control-max-age", "600"}});
     }

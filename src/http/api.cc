@@ -47,7 +47,7 @@ void Api::Handle(h2o_req_t* req) { Serve(req, false); }
 void Api::Serve(h2o_req_t* req, bool admitted) {
   // One row per method and path. HEAD is served by the GET row. A row whose
   // path ends in '/' is a prefix; its handler gets the rest of the path.
-  static constexpr std::array<Route, 17> kRoutes{{
+  static constexpr std::array<Route, 21> kRoutes{{
       {"GET", "/livez", &Api::Livez, false},
       {"GET", "/readyz", &Api::Readyz, false},
       {"GET", "/metrics", &Api::MetricsText, false},
@@ -65,6 +65,10 @@ void Api::Serve(h2o_req_t* req, bool admitted) {
       {"GET", "/api/v1/faults", &Api::Faults, false},
       {"PUT", "/api/v1/faults", &Api::PutFaults, false},
       {"DELETE", "/api/v1/faults", &Api::DeleteFaults, false},
+      {"GET", "/api/v1/queue", &Api::Queue, false},
+      {"GET", "/api/v1/queue/", &Api::QueueItem, true},
+      {"POST", "/api/v1/queue/", &Api::QueuePost, true},
+      {"DELETE", "/api/v1/queue/", &Api::QueueDelete, true},
   }};
   // The prelude, in this order: URL size, header size, access (CORS, Basic
   // auth, read-only: http/access_gate.h, which may answer later and then
@@ -129,6 +133,7 @@ void Api::MetricsText(h2o_req_t* req, std::string_view, const Params&) {
   std::string text = FormatMetrics(GlobalMetrics(), g);
   if (stats_) text += stats_->MetricsText();
   if (faults_) text += faults_->MetricsText();
+  text += QueueMetricsText();
   Send(req, 200, "text/plain; version=0.0.4; charset=utf-8", text, closing());
 }
 

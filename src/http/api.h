@@ -18,6 +18,7 @@
 //   DELETE /api/v1/messages/{id}    removes one message (http/api_delete.cc)
 //   DELETE /api/v1/messages?mailbox=M  removes every message of M
 //   GET|PUT|DELETE /api/v1/faults   the SMTP fault injection rules (http/api_faults.cc)
+//   GET|POST|DELETE /api/v1/queue...  the relay queue (http/api_queue.cc)
 //   anything else                   404 {"error": "no such endpoint"}
 #pragma once
 
@@ -47,6 +48,9 @@ class MessageIndex;
 class MessageSearch;
 class MessageViewApi;
 struct IndexedMessage;
+
+// The relay queue's gauge for /metrics (http/api_queue.cc).
+std::string QueueMetricsText();
 
 class Api {
  public:
@@ -94,6 +98,10 @@ class Api {
   void Faults(h2o_req_t* req, std::string_view, const Params& q);            // api_faults.cc
   void PutFaults(h2o_req_t* req, std::string_view, const Params& q);         // api_faults.cc
   void DeleteFaults(h2o_req_t* req, std::string_view, const Params& q);      // api_faults.cc
+  void Queue(h2o_req_t* req, std::string_view, const Params& q);             // api_queue.cc
+  void QueueItem(h2o_req_t* req, std::string_view id, const Params& q);      // api_queue.cc
+  void QueuePost(h2o_req_t* req, std::string_view rest, const Params& q);    // api_queue.cc
+  void QueueDelete(h2o_req_t* req, std::string_view id, const Params& q);    // api_queue.cc
 
   bool closing() const;
   // mailbox= checked: "" (absent) or a mailbox the index knows; false = answered.

@@ -8,8 +8,9 @@ namespace mailnest {
 
 const std::vector<std::string_view>& EventTypes() {
   static const std::vector<std::string_view> kTypes = {
-      "gap",           "message.deleted", "message.new",   "session.close",
-      "session.line",  "session.open",    "session.state", "stats",
+      "gap",           "message.deleted", "message.new",    "queue.bounced", "queue.deferred",
+      "queue.deleted", "queue.delivered", "queue.new",     "session.close", "session.line",
+      "session.open",  "session.state",   "stats",
   };
   return kTypes;
 }

@@ -6,6 +6,7 @@
 #include "http/event_hub.h"
 #include "http/live_feed.h"
 #include "http/live_stats.h"
+#include "http/queue_feed.h"
 #include "http/session_recorder.h"
 #include "http/h2o_server.h"
 #include "http/index_watcher.h"
@@ -40,6 +41,7 @@ HttpService::HttpService(uv_loop_t* loop, const Config& config, Readiness* readi
   feed_->set_on_delivered([this](const DeliveredMessage& m) { stats_->OnDelivered(m); });
   deleter_ = std::make_unique<MessageDeleter>(loop_, config_, index_.get(), journal);
   api_->set_deleter(deleter_.get());
+  queue_feed_ = std::make_unique<QueueFeed>(events_.get());
   // Basic auth checks are sized like POP3's (pop3.password_check_threads,
   // pop3.password_check_queue) but run on their own threads.
   if (!config_.http.users.empty()) {
@@ -55,6 +57,7 @@ HttpService::~HttpService() {
   LiveHooks& hooks = GlobalLiveHooks();
   if (hooks.delivery == feed_.get()) hooks.delivery = nullptr;
   if (hooks.tracer == sessions_.get()) hooks.tracer = nullptr;
+  if (GlobalQueueHooks().observer == queue_feed_.get()) GlobalQueueHooks().observer = nullptr;
 }
 
 Status HttpService::Start() {
@@ -69,6 +72,7 @@ Status HttpService::Start() {
   events_->Start();
   GlobalLiveHooks().delivery = feed_.get();
   GlobalLiveHooks().tracer = sessions_.get();
+  GlobalQueueHooks().observer = queue_feed_.get();
   return s;
 }
 
@@ -84,6 +88,7 @@ void HttpService::Shutdown(std::function<void()> done) {
     if (done) done();
   };
   GlobalLiveHooks().delivery = nullptr;
+  if (GlobalQueueHooks().observer == queue_feed_.get()) GlobalQueueHooks().observer = nullptr;
   watcher_->Close(one_done);
   server_->Shutdown(
       [this] {

@@ -20,6 +20,7 @@ class EventHub;
 class FaultInjector;
 class LiveFeed;
 class LiveStats;
+class QueueFeed;
 class SessionRecorder;
 class DeliveryJournal;
 class HttpServer;
@@ -56,6 +57,7 @@ class HttpService {
   std::unique_ptr<LiveFeed> feed_;
   std::unique_ptr<SessionRecorder> sessions_;
   std::unique_ptr<LiveStats> stats_;
+  std::unique_ptr<QueueFeed> queue_feed_;  // queue.* events (base/queue_hooks.h)
 };
 
 }  // namespace mailnest

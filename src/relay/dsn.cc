@@ -68,9 +68,9 @@ std::string ComposeDsn(const DsnInput& in) {
   std::string out;
   out += fmt::format("From: MAILER-DAEMON@{} (Mail Delivery System)\n", in.reporting_mta);
   out += fmt::format("To: <{}>\n", in.sender);
-  out += "Subject: Undelivered Mail Returned to Sender\n";
+  out += in.delayed ? "Subject: Delayed Mail (still being retried)\n" : "Subject: Undelivered Mail Returned to Sender\n";
   out += fmt::format("Date: {}\n", date);
-  out += fmt::format("Message-ID: <{}.bounce@{}>\n", in.queue_id, in.reporting_mta);
+  out += fmt::format("Message-ID: <{}.{}@{}>\n", in.queue_id, in.delayed ? "delay" : "bounce", in.reporting_mta);
   out += "Auto-Submitted: auto-replied\n";
   out += "MIME-Version: 1.0\n";
   out += fmt::format("Content-Type: multipart/report; report-type=delivery-status;\n\tboundary=\"{}\"\n", boundary);
@@ -79,8 +79,17 @@ std::string ComposeDsn(const DsnInput& in) {
   out += fmt::format("--{}\n", boundary);
   out += "Content-Description: Notification\nContent-Type: text/plain; charset=us-ascii\n\n";
   out += fmt::format("This is the mail system at host {}.\n\n", in.reporting_mta);
-  out += "I'm sorry to have to inform you that your message could not\n"
-         "be delivered to one or more recipients. It's attached below.\n\n";
+  if (in.delayed) {
+    out += "####################################################################\n"
+           "# THIS IS A WARNING ONLY.  YOU DO NOT NEED TO RESEND YOUR MESSAGE. #\n"
+           "####################################################################\n\n"
+           "Your message could not be delivered for some time to one or more\n"
+           "recipients. The mail system will keep trying";
+    out += in.retry_until > 0 ? fmt::format(" until {}.\n\n", Rfc5322DateUtc(in.retry_until)) : ".\n\n";
+  } else {
+    out += "I'm sorry to have to inform you that your message could not\n"
+           "be delivered to one or more recipients. It's attached below.\n\n";
+  }
   for (const DsnRecipient& r : in.recipients) {
     out += fmt::format("<{}>: {}{}\n", r.address, r.remote_mta.empty() ? "" : fmt::format("host {} said: ", r.remote_mta),
                        r.last_reply);
@@ -95,16 +104,18 @@ std::string ComposeDsn(const DsnInput& in) {
   for (const DsnRecipient& r : in.recipients) {
     out += "\n";
     out += fmt::format("Final-Recipient: rfc822; {}\n", r.address);
-    out += "Action: failed\n";
+    out += in.delayed ? "Action: delayed\n" : "Action: failed\n";
     out += fmt::format("Status: {}\n", StatusOfReply(r.last_reply));
     if (!r.remote_mta.empty()) out += fmt::format("Remote-MTA: dns; {}\n", r.remote_mta);
     out += fmt::format("Diagnostic-Code: {}; {}\n", IsSmtpReply(r.last_reply) ? "smtp" : "X-Mailnest", r.last_reply);
     if (r.last_attempt > 0) out += fmt::format("Last-Attempt-Date: {}\n", Rfc5322DateUtc(r.last_attempt));
+    if (in.delayed && in.retry_until > 0) out += fmt::format("Will-Retry-Until: {}\n", Rfc5322DateUtc(in.retry_until));
   }
   out += "\n";
 
   out += fmt::format("--{}\n", boundary);
-  out += "Content-Description: Undelivered Message Headers\nContent-Type: text/rfc822-headers\n\n";
+  out += in.delayed ? "Content-Description: Delayed Message Headers\nContent-Type: text/rfc822-headers\n\n"
+                    : "Content-Description: Undelivered Message Headers\nContent-Type: text/rfc822-headers\n\n";
   out += headers;
   if (!headers.empty() && headers.back() != '\n') out += '\n';
   out += fmt::format("\n--{}--\n", boundary);

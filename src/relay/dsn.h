@@ -36,6 +36,10 @@ struct DsnInput {
   std::vector<DsnRecipient> recipients;
   std::string_view original;  // the queued message (stored form)
   size_t max_header_bytes = 65536;
+  // A delay warning (relay.delay_warning_s), not a bounce: "Action:
+  // delayed", the reply's 4.x.x status, Will-Retry-Until, other wording.
+  bool delayed = false;
+  int64_t retry_until = 0;  // unix seconds: the end of the message's lifetime
 };
 
 std::string ComposeDsn(const DsnInput& in);

@@ -58,6 +58,7 @@ std::string_view RcptStateName(RcptState s) {
 std::string EncodeEnvelope(const QueueEnvelope& env) {
   std::string out = fmt::format("mailnest-queue {}\nid {}\narrival {}\nsender {}\nsize {}\n", kQueueFormatVersion,
                                 env.id, env.arrival, env.sender, env.size);
+  if (env.warned != 0) out += fmt::format("warned {}\n", env.warned);
   for (const QueueRecipient& r : env.recipients) {
     out += fmt::format("rcpt {}\t{}\t{}\t{}\t{}\t{}\t{}\n", RcptStateName(r.state), r.attempts, r.next_try,
                        r.last_attempt, r.address, CleanReplyText(r.remote_mta, 255), CleanReplyText(r.last_reply));
@@ -99,6 +100,8 @@ Status DecodeEnvelope(std::string_view text, QueueEnvelope* out) {
       out->sender = std::string(val);
     } else if (key == "size") {
       if (!ParseU(val, &out->size)) return bad("bad size");
+    } else if (key == "warned") {
+      if (!ParseInt(val, &out->warned)) return bad("bad warned");
     } else if (key == "rcpt") {
       std::vector<std::string_view> f = SplitTabs(val);
       if (f.size() != 7) return bad("rcpt needs 7 fields");

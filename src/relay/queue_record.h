@@ -7,6 +7,7 @@
 //   arrival <unix seconds>
 //   sender <reverse-path, empty for <>>
 //   size <octets of the message file>
+//   warned <unix seconds>   only once a delay warning was sent (optional)
 //   rcpt <state>\t<attempts>\t<next try>\t<last attempt>\t<address>\t<remote mta>\t<last reply>
 //   ... one rcpt line per recipient ...
 //   end
@@ -46,6 +47,7 @@ struct QueueEnvelope {
   int64_t arrival = 0;
   std::string sender;  // "" = the null reverse-path (a bounce: never bounced)
   uint64_t size = 0;
+  int64_t warned = 0;  // when the delay warning went to the sender (0 = not yet)
   std::vector<QueueRecipient> recipients;
 };
 

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/status.h"
@@ -46,5 +47,20 @@ Status ListQueued(const QueueFiles& q, std::vector<QueueEnvelope>* out);
 // messages are removed; an envelope that does not decode is renamed to
 // "<id>.env.bad" and reported in *problems (never silently dropped).
 Status LoadQueue(const QueueFiles& q, std::vector<QueueEnvelope>* out, std::vector<std::string>* problems);
+
+// One envelope by id (NotFound when it is not queued).
+Status ReadQueuedEnvelope(const QueueFiles& q, const std::string& id, QueueEnvelope* out);
+
+// The start, in steps a scheduler can run as pool jobs (RelayQueue loads in
+// batches off the loop while it already serves). ScanQueue lists the ids
+// queued (an .env and a .msg), removes half-written files and orphan
+// messages, except those of `own` ids (MakeUniqueBase's "P<pid>Q" of this
+// process, whose leading seconds are >= since, its start: a message being
+// queued right now is not debris, and is not listed: the scheduler has it). LoadEnvelopes
+// decodes ids[from, to): a bad envelope is renamed "<id>.env.bad" and
+// reported.
+Status ScanQueue(const QueueFiles& q, std::string_view own, int64_t since, std::vector<std::string>* ids);
+void LoadEnvelopes(const QueueFiles& q, const std::vector<std::string>& ids, size_t from, size_t to,
+                   std::vector<QueueEnvelope>* out, std::vector<std::string>* problems);
 
 }  // namespace mailnest

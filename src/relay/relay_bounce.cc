@@ -30,7 +30,8 @@ int64_t Now() { return static_cast<int64_t>(time(nullptr)); }
 
 void RelayQueue::Settle(const std::string& id, std::vector<size_t> failed) {
   Entry* e = entries_.at(id).get();
-  if (failed.empty()) return Persist(id);
+  if (e->deleting) return Persist(id);  // a deleted message is not bounced
+  if (failed.empty()) return WarnIfDelayed(id, [this, id] { Persist(id); });
   auto mark = [this, id, failed](bool bounced) {
     auto it = entries_.find(id);
     if (it == entries_.end()) return;
@@ -55,7 +56,33 @@ void RelayQueue::Settle(const std::string& id, std::vector<size_t> failed) {
   });
 }
 
-void RelayQueue::SendBounce(Entry* e, const std::vector<size_t>& failed, std::function<void(Status)> done) {
+// relay.delay_warning_s: once the message has waited that long with
+// recipients still deferred, one delay DSN (Action: delayed) goes to the
+// sender, as a bounce would; "warned" in the envelope keeps it to one, also
+// across restarts. A bounce (sender <>) never gets one.
+void RelayQueue::WarnIfDelayed(const std::string& id, std::function<void()> next) {
+  Entry* e = entries_.at(id).get();
+  const int64_t now = Now();
+  if (cfg_.delay_warning_s == 0 || e->env.warned != 0 || e->env.sender.empty() || stopping_ ||
+      now - e->env.arrival < int64_t{cfg_.delay_warning_s}) {
+    return next();
+  }
+  std::vector<size_t> deferred;
+  for (size_t i = 0; i < e->env.recipients.size(); ++i) {
+    const QueueRecipient& r = e->env.recipients[i];
+    if (r.state == RcptState::kQueued && r.attempts > 0) deferred.push_back(i);
+  }
+  if (deferred.empty()) return next();
+  SendBounce(e, deferred, [this, id, next = std::move(next)](Status s) {
+    auto it = entries_.find(id);
+    if (s.ok() && it != entries_.end()) it->second->env.warned = Now();  // persisted by next()
+    if (!s.ok()) log_->Error(id, "delay warning not delivered: {}", s.message());
+    next();
+  }, true);
+}
+
+void RelayQueue::SendBounce(Entry* e, const std::vector<size_t>& failed, std::function<void(Status)> done,
+                            bool delayed) {
   // The original message, for its headers: read off the loop.
   auto msg = std::make_shared<std::string>();
   auto status = std::make_shared<Status>();
@@ -63,7 +90,7 @@ void RelayQueue::SendBounce(Entry* e, const std::vector<size_t>& failed, std::fu
   const std::string id = e->env.id;
   uint64_t max = config_.smtp.max_message_size * 2 + 65536;
   StartJob([files, id, msg, status, max] { *status = ReadQueuedMessage(files, id, max, msg.get()); },
-           [this, id, failed, msg, status, done = std::move(done)]() mutable {
+           [this, id, failed, msg, status, delayed, done = std::move(done)]() mutable {
              auto it = entries_.find(id);
              if (it == entries_.end()) return done(Status::NotFound("message left the queue"));
              const QueueEnvelope& env = it->second->env;
@@ -73,6 +100,8 @@ void RelayQueue::SendBounce(Entry* e, const std::vector<size_t>& failed, std::fu
              in.sender = env.sender;
              in.arrival = env.arrival;
              in.now = Now();
+             in.delayed = delayed;
+             in.retry_until = env.arrival + int64_t{cfg_.max_queue_lifetime_s};
              in.original = status->ok() ? std::string_view(*msg) : std::string_view();
              for (size_t i : failed) {
                const QueueRecipient& r = env.recipients[i];
@@ -80,7 +109,7 @@ void RelayQueue::SendBounce(Entry* e, const std::vector<size_t>& failed, std::fu
              }
              std::string dsn = ComposeDsn(in);
              const std::string bounce_id = NewId();
-             log_->Info(id, "sender non-delivery notification: {}", bounce_id);
+             log_->Info(id, "sender {} notification: {}", delayed ? "delay" : "non-delivery", bounce_id);
              if (config_.local_domains.count(DomainOf(env.sender))) {
                DeliverLocally(env.sender, std::move(dsn), std::move(done));
              } else {

@@ -33,6 +33,7 @@ void RelayQueue::StartAttempt(Entry* e, const Route& route, std::vector<size_t> 
   ctx->id = e->env.id;
   ctx->key = route.key;
   ctx->rcpts = std::move(rcpts);
+  e->attempt = ctx;
   if (route.mx) {
     dns_->ResolveMx(route.domain, [this, ctx](MxAnswer a) { OnMxAnswer(ctx, std::move(a)); });
     return;
@@ -46,7 +47,12 @@ void RelayQueue::Release(const std::shared_ptr<AttemptCtx>& ctx) {
   auto it = per_dest_.find(ctx->key);
   if (it != per_dest_.end() && --it->second == 0) per_dest_.erase(it);
   auto e = entries_.find(ctx->id);
-  if (e != entries_.end()) e->second->busy = false;
+  if (e != entries_.end()) {
+    e->second->busy = false;
+    Reindex(e->second.get());
+  }
+  // A message that waited for this destination may go now.
+  if (std::string next = NextForDestination(ctx->key); !next.empty()) Reindex(entries_.at(next).get());
 }
 
 void RelayQueue::OnMxAnswer(const std::shared_ptr<AttemptCtx>& ctx, MxAnswer a) {
@@ -108,6 +114,11 @@ void RelayQueue::ReadAndLaunch(const std::shared_ptr<AttemptCtx>& ctx) {
 
 void RelayQueue::Launch(const std::shared_ptr<AttemptCtx>& ctx) {
   Entry* e = entries_.at(ctx->id).get();
+  if (e->deleting) {  // deleted while its route or message was looked up
+    Release(ctx);
+    e->busy = true;
+    return Persist(ctx->id);
+  }
   std::vector<std::string> addresses;
   for (size_t i : ctx->rcpts) addresses.push_back(e->env.recipients[i].address);
   const RelayTarget& target = ctx->targets[ctx->next];
@@ -124,11 +135,13 @@ void RelayQueue::Launch(const std::shared_ptr<AttemptCtx>& ctx) {
   RelayAttempt* a = RelayAttempt::Start(loop_, target, std::move(s), uint64_t{cfg_.connect_timeout_s} * 1000,
                                         e->env.sender, std::move(addresses), ctx->message,
                                         [this, ctx](RelayAttempt& att) { OnAttemptDone(ctx, att); });
+  ctx->live = a;
   attempts_.push_back(a);
 }
 
 void RelayQueue::OnAttemptDone(const std::shared_ptr<AttemptCtx>& ctx, RelayAttempt& attempt) {
   attempts_.erase(std::remove(attempts_.begin(), attempts_.end(), &attempt), attempts_.end());
+  ctx->live = nullptr;
   const std::vector<RcptOutcome>& outcomes = attempt.client().outcomes();
   auto it = entries_.find(ctx->id);
   // The connection never came up: the next address (a less preferred MX)
@@ -145,6 +158,7 @@ void RelayQueue::OnAttemptDone(const std::shared_ptr<AttemptCtx>& ctx, RelayAtte
   if (it == entries_.end()) return MaybeFinishShutdown();
   Entry* e = it->second.get();
   e->busy = true;  // until Settle's envelope write
+  if (e->deleting) return Persist(ctx->id);  // aborted for a delete: nothing to record
   const int64_t now = Now();
   const RelayTarget& target = ctx->targets[ctx->next];
   const std::string host = target.name.empty() ? target.host : target.name;

@@ -6,6 +6,8 @@
 #include <climits>
 #include <ctime>
 
+#include <unistd.h>
+
 #include "base/ascii.h"
 #include "base/cidr.h"
 #include "relay/dsn.h"
@@ -24,6 +26,11 @@ std::string DomainOf(const std::string& address) {
 
 int64_t Now() { return static_cast<int64_t>(time(nullptr)); }
 
+// Envelopes read per pool job at start: big enough that 100,000 load in a
+// few seconds, small enough that the loop serves between batches.
+constexpr size_t kLoadBatch = 2000;
+constexpr size_t kLoadJobs = 3;
+
 }  // namespace
 
 RelayQueue::RelayQueue(uv_loop_t* loop, const Config& config, Logger* log, StoreOptions store)
@@ -37,6 +44,13 @@ RelayQueue::RelayQueue(uv_loop_t* loop, const Config& config, Logger* log, Store
 }
 
 RelayQueue::~RelayQueue() {
+  if (GlobalQueueHooks().port == this) GlobalQueueHooks().port = nullptr;
+  if (watch_) {
+    watch_->owner = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(&watch_->handle),
+             [](uv_handle_t* h) { delete static_cast<WatchBox*>(h->data); });
+  }
+  if (lock_fd_ >= 0) ::close(lock_fd_);
   if (timer_) {  // no Shutdown(): the handle outlives us until its close callback
     timer_->owner = nullptr;
     uv_close(reinterpret_cast<uv_handle_t*>(&timer_->timer),
@@ -50,23 +64,102 @@ Status RelayQueue::Load() {
     if (Status d = dns_->Init(cfg_.dns_servers, cfg_.dns_timeout_ms); !d.ok()) return d;
   }
   Status s = EnsureQueueDir(files_);
+  if (s.ok()) s = LockQueue(files_, &lock_fd_);
   if (!s.ok()) return Status::IoError(fmt::format("relay queue {}: {}", files_.dir, s.message()));
-  std::vector<QueueEnvelope> loaded;
-  std::vector<std::string> problems;
-  s = LoadQueue(files_, &loaded, &problems);
-  if (!s.ok()) return Status::IoError(fmt::format("relay queue {}: {}", files_.dir, s.message()));
-  for (const std::string& p : problems) log_->Error("", "relay queue: {}", p);
-  for (QueueEnvelope& e : loaded) {
-    auto entry = std::make_unique<Entry>();
-    std::string id = e.id;
-    entry->env = std::move(e);
-    entries_[id] = std::move(entry);
-  }
-  log_->Info("", "relay: {} queued messages in {}", entries_.size(), files_.dir);
   return Status::Ok();
 }
 
-void RelayQueue::Start() { Schedule(0); }
+// The load runs as pool jobs: one scan (names, debris), then batches of
+// envelopes (LoadMore), each merged on the loop as it comes, so the loop
+// never waits on the disk and memory grows only by what is kept.
+void RelayQueue::Start() {
+  auto load = std::make_shared<LoadState>();
+  load->started_ms = static_cast<int64_t>(uv_now(loop_));
+  auto status = std::make_shared<Status>();
+  QueueFiles files = files_;
+  std::string own = fmt::format("P{}Q", static_cast<long>(::getpid()));
+  const int64_t since = Now() - 1;
+  StartJob([files, load, status, own, since] { *status = ScanQueue(files, own, since, &load->ids); },
+           [this, load, status] {
+             if (!status->ok()) log_->Error("", "relay queue {}: {}", files_.dir, status->message());
+             next_seq_ = std::max<uint64_t>(next_seq_, load->ids.size());  // the loaded keep their list order
+             LoadMore(load);
+           });
+  WatchControl();
+  GlobalQueueHooks().port = this;
+}
+
+// Up to kLoadJobs batches are read at once (the thread pool has four
+// threads; on a busy machine each thread is a share of the CPUs), each
+// merged on the loop as it comes.
+void RelayQueue::LoadMore(const std::shared_ptr<LoadState>& load) {
+  if (stopping_) return;
+  while (load->in_flight < kLoadJobs && load->next < load->ids.size()) {
+    const size_t from = load->next;
+    const size_t to = std::min(load->ids.size(), from + kLoadBatch);
+    load->next = to;
+    ++load->in_flight;
+    auto loaded = std::make_shared<std::vector<QueueEnvelope>>();
+    auto problems = std::make_shared<std::vector<std::string>>();
+    QueueFiles files = files_;
+    StartJob([files, load, from, to, loaded, problems] { LoadEnvelopes(files, load->ids, from, to, loaded.get(), problems.get()); },
+             [this, load, loaded, problems, from] {
+               --load->in_flight;
+               for (const std::string& p : *problems) log_->Error("", "relay queue: {}", p);
+               uint64_t seq = from;
+               for (QueueEnvelope& e : *loaded) Adopt(std::move(e), seq++);
+               Schedule(0);  // what is due goes while the rest loads
+               LoadMore(load);
+             });
+  }
+  if (load->in_flight == 0 && load->next >= load->ids.size() && !loaded_) {
+    loaded_ = true;
+    log_->Info("", "relay: {} queued messages in {} (loaded in {} ms)", entries_.size(), files_.dir,
+               static_cast<int64_t>(uv_now(loop_)) - load->started_ms);
+    load->ids = {};
+    ScanControl();  // requests made while no instance ran, or during the load
+    Schedule(0);
+  }
+}
+
+void RelayQueue::Adopt(QueueEnvelope env, uint64_t seq) {
+  if (entries_.count(env.id)) return;  // queued by this run meanwhile: already known
+  env.recipients.shrink_to_fit();
+  auto entry = std::make_unique<Entry>();
+  entry->env = std::move(env);
+  entry->seq = seq == UINT64_MAX ? next_seq_++ : seq;
+  Entry* e = entry.get();
+  entries_.emplace(std::string_view(e->env.id), std::move(entry));
+  Reindex(e);
+}
+
+void RelayQueue::Unindex(Entry* e) { due_.Remove(e); }
+
+void RelayQueue::Reindex(Entry* e) {
+  Unindex(e);
+  if (e->busy || e->deleting) return;
+  int64_t due = INT64_MAX;
+  for (const QueueRecipient& r : e->env.recipients) {
+    if (r.state == RcptState::kQueued) due = std::min(due, r.next_try);
+  }
+  if (due == INT64_MAX) return;
+  due_.Put(e, due);
+}
+
+std::string RelayQueue::NextForDestination(const std::string& key) {
+  auto w = waiting_.find(key);
+  while (w != waiting_.end() && !w->second.empty()) {
+    std::string id = std::move(w->second.front());
+    w->second.pop_front();
+    auto it = entries_.find(id);
+    if (it != entries_.end() && !it->second->busy && !it->second->deleting) {
+      if (w->second.empty()) waiting_.erase(w);
+      return id;
+    }
+  }
+  if (w != waiting_.end()) waiting_.erase(w);
+  return "";
+}
 
 bool RelayQueue::MayRelay(std::string_view peer_ip) const {
   return cfg_.enabled && AddressInNetworks(peer_ip, cfg_.networks);
@@ -107,9 +200,8 @@ void RelayQueue::Enqueue(std::string id, std::string sender, std::vector<std::st
         if (status->ok()) {
           log_->Info(env->id, "from=<{}>, size={}, nrcpt={} (queue active)", LogSafe(env->sender), env->size,
                      env->recipients.size());
-          auto entry = std::make_unique<Entry>();
-          entry->env = *env;
-          entries_[env->id] = std::move(entry);
+          Adopt(*env);
+          Notify(QueueEventKind::kNew, *env, nullptr);
           Schedule(0);
         } else {
           log_->Error(env->id, "relay queue write failed: {}", status->message());
@@ -154,30 +246,18 @@ void RelayQueue::Schedule(uint64_t delay_ms) {
       delay_ms, 0);
 }
 
-// One pass over the queue: start what is due and allowed by the
-// concurrency limits; sleep until the next retry otherwise. Finished
-// attempts and jobs call Schedule(0), so a message waiting for a free
-// connection is looked at again as soon as one is free.
+// One pass: start what is due (the front of due_) while the total
+// connection limit allows; sleep until the next due time otherwise. A due
+// message whose destination is full waits in waiting_[key], taken again
+// when an attempt there ends (Release). Finished attempts and jobs call
+// Schedule(0), so the cost of a pass is what it starts, not the queue.
 void RelayQueue::Kick() {
   retired_.clear();
   if (stopping_) return;
   const int64_t now = Now();
-  int64_t next_wake = INT64_MAX;
-  std::vector<Entry*> ready;
-  for (auto& [id, e] : entries_) {
-    if (e->busy) continue;
-    bool due = false;
-    for (const QueueRecipient& r : e->env.recipients) {
-      if (r.state != RcptState::kQueued) continue;
-      if (r.next_try <= now) {
-        due = true;
-      } else {
-        next_wake = std::min(next_wake, r.next_try);
-      }
-    }
-    if (due) ready.push_back(e.get());
-  }
-  for (Entry* e : ready) {
+  while (active_ < cfg_.max_connections) {
+    Entry* e = due_.PopDue(now);  // entries leave due_ before they are freed
+    if (!e) break;
     // Group the due recipients by destination; one attempt per message at
     // a time (its other destinations follow when it finishes).
     std::map<std::string, std::pair<Route, std::vector<size_t>>> groups;
@@ -198,17 +278,17 @@ void RelayQueue::Kick() {
       ApplyLocal(e, no_route, "4.4.3 no route: set relay.transport or relay.smarthost, or relay.dns", false);
       continue;
     }
+    bool started = false;
     for (auto& [key, g] : groups) {
       auto busy = per_dest_.find(key);
-      if (active_ >= cfg_.max_connections ||
-          (busy != per_dest_.end() && busy->second >= cfg_.max_per_destination)) {
-        continue;
-      }
+      if (busy != per_dest_.end() && busy->second >= cfg_.max_per_destination) continue;
       StartAttempt(e, g.first, std::move(g.second));
+      started = true;
       break;
     }
+    if (!started && !groups.empty()) waiting_[groups.begin()->first].push_back(e->env.id);
   }
-  if (next_wake != INT64_MAX) Schedule(static_cast<uint64_t>(std::max<int64_t>(0, next_wake - now)) * 1000);
+  if (auto next = due_.NextDue(); next && *next > now) Schedule(static_cast<uint64_t>(*next - now) * 1000);
 }
 
 void RelayQueue::LogResult(const QueueEnvelope& env, const QueueRecipient& r, std::string_view relay,
@@ -217,10 +297,15 @@ void RelayQueue::LogResult(const QueueEnvelope& env, const QueueRecipient& r, st
   log_->Info(env.id, "to=<{}>, relay={}, delay={}, dsn={}, status={} ({})", LogSafe(r.address), relay,
              std::max<int64_t>(0, r.last_attempt - env.arrival), StatusOfReply(r.last_reply), status,
              LogSafe(r.last_reply, 512));
+  Notify(status == "sent" ? QueueEventKind::kDelivered
+         : status == "deferred" ? QueueEventKind::kDeferred
+                                : QueueEventKind::kBounced,
+         env, &r);
 }
 
 void RelayQueue::Persist(const std::string& id) {
   Entry* e = entries_.at(id).get();
+  if (e->deleting) return FinishDelete(id);
   bool finished = std::all_of(e->env.recipients.begin(), e->env.recipients.end(),
                               [](const QueueRecipient& r) { return r.state != RcptState::kQueued; });
   auto status = std::make_shared<Status>();
@@ -230,7 +315,11 @@ void RelayQueue::Persist(const std::string& id) {
              [this, id, status] {
                if (!status->ok()) log_->Error(id, "relay queue remove failed: {}", status->message());
                log_->Info(id, "removed");
-               entries_.erase(id);
+               auto it = entries_.find(id);
+               if (it != entries_.end()) {
+                 Unindex(it->second.get());
+                 entries_.erase(it);
+               }
                Schedule(0);
              });
     return;
@@ -240,7 +329,11 @@ void RelayQueue::Persist(const std::string& id) {
            [this, id, status] {
              if (!status->ok()) log_->Error(id, "relay queue update failed: {}", status->message());
              auto it = entries_.find(id);
-             if (it != entries_.end()) it->second->busy = false;
+             if (it != entries_.end()) {
+               it->second->busy = false;
+               if (it->second->deleting) return FinishDelete(id);
+               Reindex(it->second.get());
+             }
              Schedule(0);
            });
 }
@@ -248,12 +341,19 @@ void RelayQueue::Persist(const std::string& id) {
 void RelayQueue::Shutdown(std::function<void()> done) {
   if (stopping_) return;
   stopping_ = true;
+  if (GlobalQueueHooks().port == this) GlobalQueueHooks().port = nullptr;
   shutdown_done_ = std::move(done);
   if (timer_) {
     timer_->owner = nullptr;
     uv_close(reinterpret_cast<uv_handle_t*>(&timer_->timer),
              [](uv_handle_t* h) { delete static_cast<TimerBox*>(h->data); });
     timer_ = nullptr;
+  }
+  if (watch_) {
+    watch_->owner = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(&watch_->handle),
+             [](uv_handle_t* h) { delete static_cast<WatchBox*>(h->data); });
+    watch_ = nullptr;
   }
   std::vector<RelayAttempt*> live = attempts_;
   for (RelayAttempt* a : live) a->Abort();

@@ -3,9 +3,19 @@
 // Postfix's schedule, and bounces.
 //
 // Threads: every method runs on the loop thread. Queue files are written
-// and read by thread-pool jobs (relay/queue_store.h); Load() is the one
-// blocking call, made at start before the loop runs (like the journal's
-// recovery).
+// and read by thread-pool jobs (relay/queue_store.h). Load() only makes the
+// directory and takes its lock; Start() reads what a previous run left in
+// batches on the thread pool while the servers already run (a message
+// queued meanwhile is scheduled as usual).
+//
+// Scheduling (docs/RELAY.md "Scheduler"): an ordered index (DueIndex, by
+// next try, then arrival) holds every idle message that waits for a retry, so a pass looks only at
+// what is due, never the whole queue; a due message whose destination is at
+// relay.max_per_destination waits in that destination's list and is taken
+// when one of its attempts ends (NextForDestination).
+//
+// Control (relay/queue_control.h): flush, retry and delete requests come
+// as files in <queue_dir>/ctl/, noticed through uv_fs_event.
 //
 // Durability: Enqueue's done(Ok) runs only once the message and its
 // envelope are fsynced and renamed into place (SMTP says 250 after it).
@@ -19,8 +29,10 @@
 
 #include <uv.h>
 
+#include <climits>
 #include <cstdint>
 #include <functional>
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -29,27 +41,56 @@
 
 #include "base/config.h"
 #include "base/log.h"
+#include "base/queue_hooks.h"
 #include "base/status.h"
 #include "relay/backoff.h"
+#include "relay/due_index.h"
 #include "relay/mx_resolver.h"
 #include "relay/relay_attempt.h"
+#include "relay/queue_control.h"
 #include "relay/queue_record.h"
 #include "relay/queue_store.h"
 #include "store/maildir_writer.h"
 
 namespace mailnest {
 
-class RelayQueue {
+class RelayQueue : public QueuePort {
  public:
   RelayQueue(uv_loop_t* loop, const Config& config, Logger* log, StoreOptions store);
   ~RelayQueue();
   RelayQueue(const RelayQueue&) = delete;
   RelayQueue& operator=(const RelayQueue&) = delete;
 
-  // Blocking: makes the queue directory and reads what a previous run left.
+  // Blocking (once, at start): makes the queue directory and takes its
+  // lock (Busy: another instance runs on it).
   Status Load();
-  // Arms the scheduler (call once the loop is about to run).
+  // Reads the queue in batches off the loop, then schedules; watches ctl/.
+  // Logs "relay: N queued messages in DIR (loaded in T ms)" when done.
   void Start();
+  bool loaded() const { return loaded_; }
+
+  // Control, on the loop (also what ctl/ requests do). False: not queued.
+  size_t Flush();  // how many messages became due
+  bool Retry(const std::string& id);
+  // The message leaves the queue undelivered: an attempt under way is
+  // aborted first, and no later write can bring the envelope back.
+  bool Delete(const std::string& id, std::function<void()> done = nullptr);
+
+  // The next message due for a destination key ("host:port" or
+  // "mx:<domain>") that waits for a free connection there, taken out of
+  // the wait list; "" when none. A hook for connection reuse: a session
+  // that has finished one message may ask for the next.
+  std::string NextForDestination(const std::string& key);
+
+  // QueuePort (base/queue_hooks.h): what the HTTP API sees. Installed by
+  // Start(), removed by Shutdown().
+  size_t QueueSize() const override { return entries_.size(); }
+  bool QueueLoaded() const override { return loaded_; }
+  void ListQueue(std::string_view after, size_t limit, std::vector<QueueMessageView>* out, bool* more) const override;
+  bool FindQueued(std::string_view id, QueueMessageView* out) const override;
+  bool RetryQueued(const std::string& id) override { return Retry(id); }
+  size_t FlushQueue() override { return Flush(); }
+  bool DeleteQueued(const std::string& id, std::function<void()> done) override { return Delete(id, std::move(done)); }
 
   // The policy: may a client at this address relay (relay.enabled and
   // relay.networks)?
@@ -68,9 +109,16 @@ class RelayQueue {
   const std::string& dir() const { return files_.dir; }
 
  private:
+  struct AttemptCtx;
+  static constexpr int64_t kNotIndexed = INT64_MIN;  // DueIndex's
   struct Entry {
     QueueEnvelope env;
-    bool busy = false;  // an attempt, a bounce or a disk job is running
+    bool busy = false;      // an attempt, a bounce or a disk job is running
+    bool deleting = false;  // Delete() asked: removed as soon as nothing runs
+    int64_t due = kNotIndexed;  // its time in due_, while indexed
+    uint64_t seq = 0;           // arrival order among equal due times
+    std::weak_ptr<AttemptCtx> attempt;
+    std::vector<std::function<void()>> on_deleted;
   };
   struct Route {
     bool found = false;
@@ -89,13 +137,39 @@ class RelayQueue {
     std::vector<RelayTarget> targets;
     size_t next = 0;
     std::shared_ptr<const std::string> message;
+    RelayAttempt* live = nullptr;  // the session under way (Delete aborts it)
   };
   struct TimerBox {
     uv_timer_t timer;
     RelayQueue* owner;
   };
 
+  struct WatchBox {
+    uv_fs_event_t handle;
+    RelayQueue* owner;
+  };
+
   Route RouteFor(const std::string& recipient) const;
+  // Puts a non-busy entry in due_ at its earliest queued next_try (or takes
+  // it out: busy, deleting, nothing queued). Idempotent.
+  void Reindex(Entry* e);
+  void Unindex(Entry* e);
+  struct LoadState {
+    std::vector<std::string> ids;  // ScanQueue's, in id order
+    size_t next = 0;               // first id not yet handed to a job
+    size_t in_flight = 0;
+    int64_t started_ms = 0;
+  };
+  void LoadMore(const std::shared_ptr<LoadState>& load);
+  // seq: its place in the arrival order (UINT64_MAX: after everything).
+  void Adopt(QueueEnvelope env, uint64_t seq = UINT64_MAX);
+  void WatchControl();
+  void ScanControl();
+  void Apply(const QueueRequest& r);
+  // Deleting and idle: remove the files, then forget the entry.
+  void FinishDelete(const std::string& id);
+  void Notify(QueueEventKind kind, const QueueEnvelope& env, const QueueRecipient* r);
+  static QueueMessageView View(const Entry& e);
   void Schedule(uint64_t delay_ms);
   void Kick();
   void StartAttempt(Entry* e, const Route& route, std::vector<size_t> rcpts);
@@ -111,7 +185,9 @@ class RelayQueue {
   // After results were applied: bounce the newly failed, then persist.
   void Settle(const std::string& id, std::vector<size_t> failed);
   void Persist(const std::string& id);
-  void SendBounce(Entry* e, const std::vector<size_t>& failed, std::function<void(Status)> done);
+  void SendBounce(Entry* e, const std::vector<size_t>& failed, std::function<void(Status)> done, bool delayed = false);
+  // relay.delay_warning_s: sends the one delay DSN when it is time, then next().
+  void WarnIfDelayed(const std::string& id, std::function<void()> next);
   void DeliverLocally(const std::string& recipient, std::string message, std::function<void(Status)> done);
   void StartJob(std::function<void()> work, std::function<void()> after);
   void MaybeFinishShutdown();
@@ -124,7 +200,16 @@ class RelayQueue {
   StoreOptions store_;
   QueueFiles files_;
   BackoffPolicy backoff_;
-  std::map<std::string, std::unique_ptr<Entry>> entries_;
+  // Keyed by a view of the entry's own id (no second copy of 100,000 ids).
+  std::map<std::string_view, std::unique_ptr<Entry>, std::less<>> entries_;
+  DueIndex<Entry> due_;  // idle entries by next try, then arrival
+  uint64_t next_seq_ = 0;
+  std::map<std::string, std::deque<std::string>> waiting_;   // destination key → due ids
+  bool loaded_ = false;
+  int lock_fd_ = -1;
+  WatchBox* watch_ = nullptr;  // heap: freed in its close callback
+  bool scanning_ = false;      // a ctl/ scan job is running
+  bool rescan_ = false;        // another event came during it
   std::map<std::string, uint32_t> per_dest_;  // attempts under way per destination
   std::vector<RelayAttempt*> attempts_;
   uint32_t active_ = 0;

@@ -39,8 +39,9 @@ def next_hop(mailnest_factory, port=0, name="b"):
 
 
 def queue_files(mn):
+    """The queue's message files (not its lock nor its ctl/ request folder)."""
     d = mn.mail_root / ".queue"
-    return sorted(p.name for p in d.iterdir()) if d.exists() else []
+    return sorted(p.name for p in d.iterdir() if p.name not in ("lock", "ctl")) if d.exists() else []
 
 
 def user_has(mn, user, needle):

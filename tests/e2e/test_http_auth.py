@@ -151,7 +151,7 @@ def test_cors_for_configured_origins_only(mailnest_factory):
     r = get(mn.http_port, "/api/v1/messages?mailbox=alice", method="OPTIONS", headers=PREFLIGHT)
     assert r.status == 204
     assert r.headers["access-control-allow-origin"] == "http://localhost:3000"
-    assert r.headers["access-control-allow-methods"] == "GET, HEAD, DELETE, PUT"
+    assert r.headers["access-control-allow-methods"] == "GET, HEAD, POST, PUT, DELETE"
     assert "Authorization" in r.headers["access-control-allow-headers"]
     assert r.headers["vary"] == "Origin"
     assert r.headers["x-content-type-options"] == "nosniff"

@@ -170,6 +170,14 @@ def test_every_endpoint_answers_as_documented(mailnest_factory, api):
         api.check("PUT", "/api/v1/faults", get(p, "/api/v1/faults", method="PUT", body=json.dumps(body)))
     api.request(p, "GET", "/api/v1/faults")
     api.request(p, "DELETE", "/api/v1/faults")
+    # The relay queue (this instance relays nothing: test_relay_queue_http.py
+    # checks the 200s of a relaying one against the same document).
+    assert api.request(p, "GET", "/api/v1/queue").json()["relay"] is False
+    api.request(p, "GET", "/api/v1/queue?limit=0")                                   # 400
+    api.request(p, "GET", "/api/v1/queue/1765141200.M1P1Q1")                         # 404
+    api.request(p, "POST", "/api/v1/queue/1765141200.M1P1Q1/retry")                  # 404
+    api.request(p, "POST", "/api/v1/queue/flush")                                    # 409
+    api.request(p, "DELETE", "/api/v1/queue/1765141200.M1P1Q1")                      # 404
     # Every documented operation was exercised.
     assert api.unchecked() == []
 

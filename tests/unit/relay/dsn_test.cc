@@ -31,6 +31,26 @@ TEST_CASE("DSN: multipart/report with the RFC 3464 fields and the original heade
   CHECK(d.find("\r") == std::string::npos);           // stored form
 }
 
+TEST_CASE("DSN: a delay warning says delayed, 4.x.x and until when it retries", "[relay][dsn]") {
+  DsnInput in;
+  in.reporting_mta = "mx.a.test";
+  in.queue_id = "1700000000.M1P2Q3";
+  in.sender = "alice@a.test";
+  in.arrival = 1700000000;
+  in.now = 1700014400;
+  in.delayed = true;
+  in.retry_until = 1700432000;
+  in.original = "Subject: hi\n\nbody\n";
+  in.recipients.push_back({"bob@b.test", "mx.b.test", "451 4.3.0 try later", 1700014000});
+  std::string d = ComposeDsn(in);
+  CHECK(d.find("Subject: Delayed Mail (still being retried)\n") != std::string::npos);
+  CHECK(d.find("THIS IS A WARNING ONLY") != std::string::npos);
+  CHECK(d.find("Final-Recipient: rfc822; bob@b.test\nAction: delayed\nStatus: 4.3.0\n") != std::string::npos);
+  CHECK(d.find("Will-Retry-Until: Sun, 19 Nov 2023 22:13:20 +0000\n") != std::string::npos);
+  CHECK(d.find("Action: failed") == std::string::npos);
+  CHECK(d.find(".delay@mx.a.test>") != std::string::npos);
+}
+
 TEST_CASE("DSN: the boundary never occurs in the enclosed headers", "[relay][dsn]") {
   DsnInput in;
   in.reporting_mta = "h";
