@@ -89,6 +89,7 @@ class RelayQueue {
     std::vector<RelayTarget> targets;
     size_t next = 0;
     std::shared_ptr<const std::string> message;
+    std::shared_ptr<ConnectionLease> lease;  // set: a session waits for this message (relay_reuse.cc)
   };
   struct TimerBox {
     uv_timer_t timer;
@@ -102,6 +103,10 @@ class RelayQueue {
   void OnMxAnswer(const std::shared_ptr<AttemptCtx>& ctx, MxAnswer answer);
   void ReadAndLaunch(const std::shared_ptr<AttemptCtx>& ctx);
   void Launch(const std::shared_ptr<AttemptCtx>& ctx);
+  // Connection reuse (relay_reuse.cc): the next due message for a session
+  // that finished one; see RelayAttempt::NextFor.
+  bool TakeNextFor(const std::string& key, const RelayTarget& target, std::shared_ptr<ConnectionLease> lease);
+  RelayAttempt::Reuse ReuseFor(const std::string& key);
   void OnAttemptDone(const std::shared_ptr<AttemptCtx>& ctx, RelayAttempt& attempt);
   // The attempt ends without a session: the slot is freed, busy cleared.
   void Release(const std::shared_ptr<AttemptCtx>& ctx);

@@ -1,0 +1,57 @@
+// RelayQueue's side of connection reuse (docs/RELAY.md "Connection reuse"):
+// a session that has finished a message asks for the next due message to
+// the same destination (RelayAttempt::Reuse::next_for). The message is
+// taken exactly as Kick would take it (busy, a slot of the concurrency
+// limits), read off the loop by ReadAndLaunch, and Launch hands it to the
+// waiting session through the lease instead of opening a connection.
+#include <ctime>
+
+#include "relay/relay_queue.h"
+
+namespace mailnest {
+
+RelayAttempt::Reuse RelayQueue::ReuseFor(const std::string& key) {
+  RelayAttempt::Reuse r;
+  r.max_messages = cfg_.max_messages_per_connection;
+  r.idle_ms = cfg_.connection_reuse_idle_ms;
+  r.key = key;
+  // Called only by an attempt that has a message of ours, so never after
+  // Shutdown has aborted the attempts.
+  r.next_for = [this](const std::string& k, const RelayTarget& t, std::shared_ptr<ConnectionLease> lease) {
+    return TakeNextFor(k, t, std::move(lease));
+  };
+  return r;
+}
+
+// The session's previous message has released its slot just before (its
+// done ran first), so this takes the same slot over when the limits allow.
+bool RelayQueue::TakeNextFor(const std::string& key, const RelayTarget& target,
+                             std::shared_ptr<ConnectionLease> lease) {
+  if (stopping_ || active_ >= cfg_.max_connections) return false;
+  auto busy = per_dest_.find(key);
+  if (busy != per_dest_.end() && busy->second >= cfg_.max_per_destination) return false;
+  const int64_t now = static_cast<int64_t>(time(nullptr));
+  for (auto& [id, e] : entries_) {
+    if (e->busy) continue;
+    std::vector<size_t> rcpts;
+    for (size_t i = 0; i < e->env.recipients.size(); ++i) {
+      const QueueRecipient& r = e->env.recipients[i];
+      if (r.state == RcptState::kQueued && r.next_try <= now && RouteFor(r.address).key == key) rcpts.push_back(i);
+    }
+    if (rcpts.empty()) continue;
+    e->busy = true;
+    ++active_;
+    ++per_dest_[key];
+    auto ctx = std::make_shared<AttemptCtx>();
+    ctx->id = id;
+    ctx->key = key;
+    ctx->rcpts = std::move(rcpts);
+    ctx->targets.push_back(target);
+    ctx->lease = std::move(lease);
+    ReadAndLaunch(ctx);
+    return true;
+  }
+  return false;
+}
+
+}  // namespace mailnest
