@@ -33,6 +33,7 @@
 #include "relay/backoff.h"
 #include "relay/mx_resolver.h"
 #include "relay/relay_attempt.h"
+#include "relay/queue_inode_pool.h"
 #include "relay/queue_record.h"
 #include "relay/queue_store.h"
 #include "store/maildir_writer.h"
@@ -128,6 +129,7 @@ class RelayQueue {
   Logger* log_;
   StoreOptions store_;
   QueueFiles files_;
+  std::unique_ptr<QueueInodePool> inode_pool_;  // files_.env: removed files' inodes reused
   BackoffPolicy backoff_;
   std::map<std::string, std::unique_ptr<Entry>> entries_;
   std::map<std::string, uint32_t> per_dest_;  // attempts under way per destination
