@@ -114,6 +114,11 @@ void RelayAttempt::Abort() {
 
 void RelayAttempt::OnClosed() {
   if (auto lease = lease_.lock()) lease->attempt_ = nullptr;  // its message goes over a new connection
+  // A reused connection lost before the RSET's reply: the message was not
+  // started; 4.4.1 makes the queue try it again at once on a new connection.
+  if (!client_.finished() && client_.state() == ClientState::kRset) {
+    Fail("4.4.1", fmt::format("connection to {} lost before the next message", relay_desc_));
+  }
   if (!client_.finished()) {
     client_.OnClosed(failure_dsn_, failure_);  // empty: "lost connection"
   }

@@ -46,6 +46,11 @@ bool RelayQueue::TakeNextFor(const std::string& key, const RelayTarget& target,
     ctx->id = id;
     ctx->key = key;
     ctx->rcpts = std::move(rcpts);
+    // Twice: if the waiting session turns out dead (RSET refused or the
+    // connection lost before its reply: 4.4.1 outcomes), OnAttemptDone's
+    // "next address" step gives the message one new connection at once
+    // instead of deferring it.
+    ctx->targets.push_back(target);
     ctx->targets.push_back(target);
     ctx->lease = std::move(lease);
     ReadAndLaunch(ctx);

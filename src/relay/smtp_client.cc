@@ -371,10 +371,12 @@ void SmtpClient::ProceedRset(const ClientReply&) {
 }
 
 // A session that cannot reset is not used again: this transaction is
-// deferred (the replies already on their way are read), then QUIT.
+// decided as never started (4.4.1, as a connection that did not come up:
+// the caller tries a new connection; docs/RELAY.md), the replies already
+// on their way are read, then QUIT.
 void SmtpClient::ProceedRsetRefused(const ClientReply& r) {
   reusable_ = false;
-  DecideOpen(ClientReply{0, "4.4.2", fmt::format("RSET refused by {}: {}", s_.peer, r.text)}, false);
+  DecideOpen(ClientReply{0, "4.4.1", fmt::format("RSET refused by {}: {}", s_.peer, r.text)}, false);
   if (r.code == 421) return Finish();
   if (pending_.empty()) EndTransaction();
 }

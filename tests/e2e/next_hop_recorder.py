@@ -6,15 +6,17 @@ MAIL, RCPT and DATA came in one write (PIPELINING) or one at a time.
 Replies: EHLO advertises PIPELINING when asked; RCPT to an address whose
 local part starts with "bad" gets 550 5.1.1; the first `slow_first_dot`
 seconds are slept before the reply to the first message's final dot (so
-that messages queued meanwhile wait for the one connection)."""
+that messages queued meanwhile wait for the one connection); with
+refuse_rset, RSET gets 421 and the connection is closed."""
 import asyncio
 import threading
 import time
 
 
 class NextHop:
-    def __init__(self, pipelining=True, slow_first_dot=0.0, port=0):
+    def __init__(self, pipelining=True, slow_first_dot=0.0, port=0, refuse_rset=False):
         self.pipelining = pipelining
+        self.refuse_rset = refuse_rset  # 421 to RSET and close (a server that limits messages per connection)
         self.slow_first_dot = slow_first_dot
         self.connections = []  # per connection: list of batches (lists of lines)
         self.messages = []     # (mail from, [rcpts], body bytes)
@@ -106,6 +108,13 @@ class NextHop:
                             writer.write(b"354 End data with <CR><LF>.<CR><LF>\r\n")
                         else:
                             writer.write(b"554 5.5.1 Error: no valid recipients\r\n")
+                    elif verb == "RSET" and self.refuse_rset:
+                        writer.write(b"421 4.7.0 hop.test Error: too many messages on this connection\r\n")
+                        with self.lock:
+                            batches.append(batch)
+                        await writer.drain()
+                        writer.close()
+                        return
                     elif verb == "RSET":
                         mail, rcpts = None, []
                         writer.write(b"250 2.0.0 Ok\r\n")

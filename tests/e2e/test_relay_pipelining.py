@@ -112,3 +112,18 @@ def test_pipelining_can_be_turned_off(mailnest_factory, hop_factory):
     wait_for(lambda: not queue_files(a), what="queue empty")
     for batch in hop.batches(0):
         assert len(batch) == 1, batch
+
+
+def test_a_reused_connection_that_refuses_rset_costs_no_deferral(mailnest_factory, hop_factory):
+    # A server that takes one message per connection (421 to RSET, then
+    # closes): each later message goes over a new connection at once. With
+    # a 300 s backoff a deferral would not be delivered within this test.
+    hop = hop_factory(pipelining=True, slow_first_dot=1.5, refuse_rset=True)
+    a = mailnest_factory(name="a", **relay_overrides(hop.port, max_per_destination=1, minimal_backoff_s=300,
+                                                     maximal_backoff_s=300))
+    for i in range(3):
+        assert send(a, ["bob@b.test"], f"fresh-{i}") == {}
+    wait_until(lambda: len(hop.messages) == 3, what="three messages at the next hop")
+    wait_for(lambda: not queue_files(a), what="queue empty")
+    assert len(hop.connections) >= 3
+    assert "status=deferred" not in a.logs()
