@@ -142,10 +142,10 @@ void SmtpClient::EnterState(ClientState next) {
   }
 }
 
+// Also when the row stays the same (the next RCPT): its timer restarts.
 void SmtpClient::WaitForNext() {
   if (state_ == ClientState::kDone || pending_.empty()) return;
-  if (state_ != pending_.front().state) EnterState(pending_.front().state);
-  else EnterState(state_);  // the same row again (the next RCPT): restart its timer
+  EnterState(pending_.front().state);
 }
 
 void SmtpClient::Command(std::string_view line, ClientState expect, size_t rcpt) {
