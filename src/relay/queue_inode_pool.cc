@@ -67,12 +67,12 @@ Status QueueInodePool::Unlink(const std::string& path) {
     std::lock_guard<std::mutex> lock(mu_);
     if (!ready_ || spare_.size() >= max_spare_) return base_->Unlink(path);
   }
-  // Empty it first: a spare never holds a message.
-  int f = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
-  if (f < 0) return base_->Unlink(path);  // ENOENT and the like: the same answer as before
-  ::close(f);
+  // A pure rename, not truncated first: until the caller's directory sync
+  // the name may come back after a crash, and then with its contents, as
+  // an unlinked file's would (a duplicate delivery, never an empty .env).
+  // The contents go when the spare is reused (O_TRUNC) or at the next start.
   std::string spare = dir_ + "/" + std::to_string(seq_.fetch_add(1, std::memory_order_relaxed));
-  if (::rename(path.c_str(), spare.c_str()) != 0) return base_->Unlink(path);
+  if (::rename(path.c_str(), spare.c_str()) != 0) return base_->Unlink(path);  // ENOENT etc.: as before
   PutSpare(std::move(spare));
   return Status::Ok();
 }

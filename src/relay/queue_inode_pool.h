@@ -4,15 +4,18 @@
 // within a second, and ext4 without a journal skips recently freed inodes
 // when it allocates one (recently_deleted() in fs/ext4/ialloc.c): under
 // a steady relay load that search was ~45% of mailnest's CPU (perf,
-// docs/PERFORMANCE.md). A file the queue removes is truncated to zero and
-// renamed into <spare_dir> (beside the queue
+// docs/PERFORMANCE.md). A file the queue removes is renamed into
+// <spare_dir> (beside the queue
 // directory: "<queue_dir>.spare", on the same filesystem); OpenExclusive renames a spare into place
 // (renameat2 RENAME_NOREPLACE, so an existing name still fails with
 // EEXIST) and opens it truncated. Beyond max_spare files, or when a
 // rename fails, it falls back to unlink / create. Durability is the
 // caller's as before: the queue directory is fsynced after each change,
 // and a spare left by a crash is removed by Init() at the next start.
-// Spare files hold no data (truncated before they become spares).
+// A spare keeps its old contents until it is reused (opened O_TRUNC) or
+// the next start: truncating at removal would let a crash before the
+// directory sync bring back an empty envelope. The spare directory has
+// the queue's mode (store.dir_mode, 0700).
 //
 // Threading: as FsEnv, every method may run on any pool thread at once.
 #pragma once

@@ -74,7 +74,7 @@ TEST_CASE("inode pool: a removed queue file's inode serves the next message", "[
   CHECK(loaded[0].id == b);
 }
 
-TEST_CASE("inode pool: bounded, empty spares, the O_EXCL contract kept", "[relay][queue][inodes]") {
+TEST_CASE("inode pool: bounded, reused spares truncated, the O_EXCL contract kept", "[relay][queue][inodes]") {
   TempDir t;
   QueueInodePool pool(DefaultFsEnv(), t.path() + "/.spare", 2);
   REQUIRE(pool.Init().ok());
@@ -89,10 +89,17 @@ TEST_CASE("inode pool: bounded, empty spares, the O_EXCL contract kept", "[relay
   CHECK(pool.spares() == 2);  // the third was unlinked
   std::vector<std::string> names;
   REQUIRE(DefaultFsEnv()->ListDir(t.path() + "/.spare", &names).ok());
-  for (const std::string& n : names) {
+  CHECK(names.size() == 2);
+  {  // a reused spare starts empty
+    int fd = -1;
+    REQUIRE(pool.OpenExclusive(t.path() + "/reused", &fd).ok());
+    pool.Close(fd);
     struct stat st;
-    REQUIRE(::stat((t.path() + "/.spare/" + n).c_str(), &st) == 0);
-    CHECK(st.st_size == 0);  // a spare never holds a message
+    REQUIRE(::stat((t.path() + "/reused").c_str(), &st) == 0);
+    CHECK(st.st_size == 0);
+    CHECK(pool.spares() == 1);
+    REQUIRE(pool.Unlink(t.path() + "/reused").ok());
+    CHECK(pool.spares() == 2);
   }
   // An existing name still fails with EEXIST, and the spare stays.
   int fd = -1;
