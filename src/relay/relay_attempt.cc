@@ -148,14 +148,16 @@ bool RelayAttempt::OnTransactionDone() {
   return false;
 }
 
-void RelayAttempt::Continue(std::string sender, std::vector<std::string> recipients,
+bool RelayAttempt::Continue(std::string sender, std::vector<std::string> recipients,
                             std::shared_ptr<const std::string> message, Done done) {
+  if (!waiting_ || aborted_ || client_.state() != ClientState::kIdle) return false;
   waiting_ = false;
   lease_.reset();
   ++messages_;
   message_ = std::move(message);
   done_ = std::move(done);
   client_.Continue(std::move(sender), std::move(recipients), message_.get());
+  return true;
 }
 
 void RelayAttempt::EndWait() {
@@ -173,8 +175,7 @@ ConnectionLease::~ConnectionLease() {
 RelayAttempt* ConnectionLease::Give(std::string sender, std::vector<std::string> recipients,
                                     std::shared_ptr<const std::string> message, RelayAttempt::Done done) {
   RelayAttempt* a = std::exchange(attempt_, nullptr);
-  if (!a) return nullptr;
-  a->Continue(std::move(sender), std::move(recipients), std::move(message), std::move(done));
+  if (!a || !a->Continue(std::move(sender), std::move(recipients), std::move(message), std::move(done))) return nullptr;
   return a;
 }
 

@@ -81,7 +81,9 @@ class RelayAttempt final : public Connection::Handler, public SmtpClient::Io {
   RelayAttempt(uv_loop_t* loop, RelayTarget target, ClientSettings settings, uint64_t connect_ms, std::string sender,
                std::vector<std::string> recipients, std::shared_ptr<const std::string> message, Done done,
                Reuse reuse);
-  void Continue(std::string sender, std::vector<std::string> recipients, std::shared_ptr<const std::string> message,
+  // false (nothing taken) unless the session is idle and waiting: it may
+  // have ended meanwhile (a 421 out of turn) without being closed yet.
+  bool Continue(std::string sender, std::vector<std::string> recipients, std::shared_ptr<const std::string> message,
                 Done done);
   void EndWait();  // no next message: QUIT
   void Resolve();
