@@ -14,7 +14,10 @@ import time
 
 
 class NextHop:
-    def __init__(self, pipelining=True, slow_first_dot=0.0, port=0, refuse_rset=False):
+    def __init__(self, pipelining=True, slow_first_dot=0.0, port=0, refuse_rset=False, bye_after_first=False):
+        # bye_after_first: right behind the first message's 250, an
+        # out-of-turn "421" on the same write, then 1.5 s of silence and close.
+        self.bye_after_first = bye_after_first
         self.pipelining = pipelining
         self.refuse_rset = refuse_rset  # 421 to RSET and close (a server that limits messages per connection)
         self.slow_first_dot = slow_first_dot
@@ -37,10 +40,14 @@ class NextHop:
         self._loop.run_forever()
 
     def close(self):
-        def stop():
+        async def shutdown():
             self._server.close()
-            self._loop.stop()
-        self._loop.call_soon_threadsafe(stop)
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(5)
+        self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
 
     def commands(self, conn):
@@ -79,6 +86,14 @@ class NextHop:
                             if first and self.slow_first_dot:
                                 await writer.drain()
                                 await asyncio.sleep(self.slow_first_dot)
+                            if first and self.bye_after_first:
+                                writer.write(b"250 2.0.0 Ok: queued\r\n421 4.4.2 hop.test Error: timeout\r\n")
+                                await writer.drain()
+                                await asyncio.sleep(1.5)
+                                with self.lock:
+                                    batches.append(batch)
+                                writer.close()
+                                return
                             writer.write(b"250 2.0.0 Ok: queued\r\n")
                             mail, rcpts, body = None, [], []
                         else:

@@ -127,3 +127,17 @@ def test_a_reused_connection_that_refuses_rset_costs_no_deferral(mailnest_factor
     wait_for(lambda: not queue_files(a), what="queue empty")
     assert len(hop.connections) >= 3
     assert "status=deferred" not in a.logs()
+
+
+def test_a_session_ended_out_of_turn_while_waiting_does_not_take_the_next_message(mailnest_factory, hop_factory):
+    # Behind the first message's 250 the hop says 421 unasked and keeps the
+    # connection open a while: the second message, promised to that session,
+    # must go over a new connection (and really arrive), not be logged as
+    # sent with the first one's reply.
+    hop = hop_factory(pipelining=True, slow_first_dot=1.0, bye_after_first=True)
+    a = mailnest_factory(name="a", **relay_overrides(hop.port, max_per_destination=1))
+    for i in range(2):
+        assert send(a, ["bob@b.test"], f"stale-{i}") == {}
+    wait_until(lambda: len(hop.messages) == 2, what="both messages at the next hop")
+    wait_for(lambda: not queue_files(a), what="queue empty")
+    assert len(hop.connections) == 2
