@@ -439,6 +439,9 @@ Status ParseRelay(const json& j, RelayConfig* c) {
   MN_TRY(r.Uint("max_reply_lines", &c->max_reply_lines, 1, 10000));
   MN_TRY(r.Uint("max_queued_messages", &c->max_queued_messages, 1, 10000000));
   MN_TRY(r.Uint("max_received_headers", &c->max_received_headers, 1, 1000));
+  MN_TRY(r.Bool("pipelining", &c->pipelining));
+  MN_TRY(r.Uint("max_messages_per_connection", &c->max_messages_per_connection, 1, 100000));
+  MN_TRY(r.Uint("connection_reuse_idle_ms", &c->connection_reuse_idle_ms, 1, 600000));
   if (c->maximal_backoff_s < c->minimal_backoff_s) {
     return Status::Invalid("relay.maximal_backoff_s: must not be below relay.minimal_backoff_s");
   }

@@ -188,6 +188,12 @@ struct RelayConfig {
   uint32_t max_queued_messages = 100000;
   // More Received headers than this: a mail loop, bounced 554 5.4.6.
   uint32_t max_received_headers = 25;
+  // RFC 2920 PIPELINING when the next hop advertises it.
+  bool pipelining = true;
+  // Connection reuse: messages one connection carries (RSET between them;
+  // 1 = a connection per message), and the longest it waits for the next.
+  uint32_t max_messages_per_connection = 100;
+  uint32_t connection_reuse_idle_ms = 2000;
 };
 
 struct UserConfig {

@@ -38,6 +38,14 @@ class DueIndex {
     item->due = kNotIndexed;
     return item;
   }
+  // Visits items due at or before now, soonest first, at most max of them,
+  // until fn returns false. fn must not change the index.
+  template <typename Fn>
+  void ForEachDue(int64_t now, size_t max, Fn fn) const {
+    for (auto it = set_.begin(); it != set_.end() && max-- > 0 && std::get<0>(*it) <= now; ++it) {
+      if (!fn(std::get<2>(*it))) return;
+    }
+  }
   // When the first item is due (nullopt: empty).
   std::optional<int64_t> NextDue() const {
     if (set_.empty()) return std::nullopt;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cstring>
+#include <utility>
 
 namespace mailnest {
 
@@ -22,16 +23,16 @@ std::string AddressText(const sockaddr* sa) {
 
 RelayAttempt* RelayAttempt::Start(uv_loop_t* loop, RelayTarget target, ClientSettings settings, uint64_t connect_ms,
                                   std::string sender, std::vector<std::string> recipients,
-                                  std::shared_ptr<const std::string> message, Done done) {
+                                  std::shared_ptr<const std::string> message, Done done, Reuse reuse) {
   auto* a = new RelayAttempt(loop, std::move(target), std::move(settings), connect_ms, std::move(sender),
-                             std::move(recipients), std::move(message), std::move(done));
+                             std::move(recipients), std::move(message), std::move(done), std::move(reuse));
   a->Resolve();
   return a;
 }
 
 RelayAttempt::RelayAttempt(uv_loop_t* loop, RelayTarget target, ClientSettings settings, uint64_t connect_ms,
                            std::string sender, std::vector<std::string> recipients,
-                           std::shared_ptr<const std::string> message, Done done)
+                           std::shared_ptr<const std::string> message, Done done, Reuse reuse)
     : loop_(loop),
       target_(std::move(target)),
       connect_ms_(connect_ms),
@@ -39,7 +40,9 @@ RelayAttempt::RelayAttempt(uv_loop_t* loop, RelayTarget target, ClientSettings s
       done_(std::move(done)),
       relay_desc_(fmt::format("{}:{}", target_.host, target_.port)),
       conn_(loop, this),
-      client_(this, std::move(settings), std::move(sender), std::move(recipients), message_.get()) {}
+      client_(this, std::move(settings), std::move(sender), std::move(recipients), message_.get()) {
+  reuse_ = std::move(reuse);
+}
 
 void RelayAttempt::Resolve() {
   addrinfo hints;
@@ -94,6 +97,7 @@ void RelayAttempt::Fail(std::string_view dsn, std::string text) {
 }
 
 void RelayAttempt::OnTimeout() {
+  if (waiting_) return EndWait();  // the next message took longer than idle_ms
   if (!connected_) {
     Fail("4.4.1", fmt::format("connect to {}: timed out", relay_desc_));
     conn_.Close();
@@ -109,12 +113,70 @@ void RelayAttempt::Abort() {
 }
 
 void RelayAttempt::OnClosed() {
+  if (auto lease = lease_.lock()) lease->attempt_ = nullptr;  // its message goes over a new connection
+  // A reused connection lost before the RSET's reply: the message was not
+  // started; 4.4.1 makes the queue try it again at once on a new connection.
+  if (!client_.finished() && client_.state() == ClientState::kRset) {
+    Fail("4.4.1", fmt::format("connection to {} lost before the next message", relay_desc_));
+  }
   if (!client_.finished()) {
     client_.OnClosed(failure_dsn_, failure_);  // empty: "lost connection"
   }
-  auto done = std::move(done_);
-  done(*this);
+  if (done_) {  // null when the last transaction was reported already
+    auto done = std::move(done_);
+    done_ = nullptr;
+    done(*this);
+  }
   delete this;
+}
+
+// The transaction is decided: report it now, then look for the next
+// message to the same destination.
+bool RelayAttempt::OnTransactionDone() {
+  auto done = std::move(done_);
+  done_ = nullptr;
+  done(*this);
+  if (aborted_ || messages_ >= reuse_.max_messages || !reuse_.next_for) return false;  // QUIT
+  auto lease = std::make_shared<ConnectionLease>(this);
+  lease_ = lease;
+  waiting_ = true;
+  conn_.SetTimeout(reuse_.idle_ms);
+  if (reuse_.next_for(reuse_.key, target_, lease)) return true;  // Give() or the lease's end follows
+  lease->attempt_ = nullptr;  // nothing due
+  lease_.reset();
+  waiting_ = false;
+  return false;
+}
+
+bool RelayAttempt::Continue(std::string sender, std::vector<std::string> recipients,
+                            std::shared_ptr<const std::string> message, Done done) {
+  if (!waiting_ || aborted_ || client_.state() != ClientState::kIdle) return false;
+  waiting_ = false;
+  lease_.reset();
+  ++messages_;
+  message_ = std::move(message);
+  done_ = std::move(done);
+  client_.Continue(std::move(sender), std::move(recipients), message_.get());
+  return true;
+}
+
+void RelayAttempt::EndWait() {
+  if (!waiting_) return;
+  waiting_ = false;
+  if (auto lease = lease_.lock()) lease->attempt_ = nullptr;
+  lease_.reset();
+  client_.Quit();
+}
+
+ConnectionLease::~ConnectionLease() {
+  if (attempt_) attempt_->EndWait();
+}
+
+RelayAttempt* ConnectionLease::Give(std::string sender, std::vector<std::string> recipients,
+                                    std::shared_ptr<const std::string> message, RelayAttempt::Done done) {
+  RelayAttempt* a = std::exchange(attempt_, nullptr);
+  if (!a || !a->Continue(std::move(sender), std::move(recipients), std::move(message), std::move(done))) return nullptr;
+  return a;
 }
 
 }  // namespace mailnest

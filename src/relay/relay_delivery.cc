@@ -132,9 +132,13 @@ void RelayQueue::Launch(const std::shared_ptr<AttemptCtx>& ctx) {
   s.data_term_ms = uint64_t{cfg_.data_term_timeout_s} * 1000;
   s.max_reply_line = cfg_.max_reply_line_length;
   s.max_reply_lines = cfg_.max_reply_lines;
-  RelayAttempt* a = RelayAttempt::Start(loop_, target, std::move(s), uint64_t{cfg_.connect_timeout_s} * 1000,
-                                        e->env.sender, std::move(addresses), ctx->message,
-                                        [this, ctx](RelayAttempt& att) { OnAttemptDone(ctx, att); });
+  s.pipelining = cfg_.pipelining;
+  RelayAttempt::Done done = [this, ctx](RelayAttempt& att) { OnAttemptDone(ctx, att); };
+  RelayAttempt* a = ctx->lease ? ctx->lease->Give(e->env.sender, addresses, ctx->message, done) : nullptr;
+  if (!a) {
+    a = RelayAttempt::Start(loop_, target, std::move(s), uint64_t{cfg_.connect_timeout_s} * 1000, e->env.sender,
+                            std::move(addresses), ctx->message, std::move(done), ReuseFor(ctx->key));
+  }
   ctx->live = a;
   attempts_.push_back(a);
 }

@@ -37,6 +37,11 @@ RelayQueue::RelayQueue(uv_loop_t* loop, const Config& config, Logger* log, Store
     : loop_(loop), config_(config), cfg_(config.relay), log_(log), store_(std::move(store)) {
   files_.dir = cfg_.queue_dir.empty() ? config.mail_root + "/.queue" : cfg_.queue_dir;
   files_.fsync = config.store.fsync;
+  // Beside the queue directory, not in it: the queue directory holds queue files only.
+  std::string spare = files_.dir;
+  while (spare.size() > 1 && spare.back() == '/') spare.pop_back();
+  inode_pool_ = std::make_unique<QueueInodePool>(DefaultFsEnv(), spare + ".spare", 1024);
+  files_.env = inode_pool_.get();
   backoff_ = BackoffPolicy{cfg_.minimal_backoff_s, cfg_.maximal_backoff_s, cfg_.max_queue_lifetime_s};
   timer_ = new TimerBox{{}, this};
   uv_timer_init(loop_, &timer_->timer);
@@ -66,6 +71,7 @@ Status RelayQueue::Load() {
   Status s = EnsureQueueDir(files_);
   if (s.ok()) s = LockQueue(files_, &lock_fd_);
   if (!s.ok()) return Status::IoError(fmt::format("relay queue {}: {}", files_.dir, s.message()));
+  if (Status p = inode_pool_->Init(); !p.ok()) log_->Error("", "relay queue: no inode reuse: {}", p.message());
   return Status::Ok();
 }
 

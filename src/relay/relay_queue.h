@@ -48,6 +48,7 @@
 #include "relay/mx_resolver.h"
 #include "relay/relay_attempt.h"
 #include "relay/queue_control.h"
+#include "relay/queue_inode_pool.h"
 #include "relay/queue_record.h"
 #include "relay/queue_store.h"
 #include "store/maildir_writer.h"
@@ -138,6 +139,7 @@ class RelayQueue : public QueuePort {
     size_t next = 0;
     std::shared_ptr<const std::string> message;
     RelayAttempt* live = nullptr;  // the session under way (Delete aborts it)
+    std::shared_ptr<ConnectionLease> lease;  // set: a session waits for this message (relay_reuse.cc)
   };
   struct TimerBox {
     uv_timer_t timer;
@@ -176,6 +178,10 @@ class RelayQueue : public QueuePort {
   void OnMxAnswer(const std::shared_ptr<AttemptCtx>& ctx, MxAnswer answer);
   void ReadAndLaunch(const std::shared_ptr<AttemptCtx>& ctx);
   void Launch(const std::shared_ptr<AttemptCtx>& ctx);
+  // Connection reuse (relay_reuse.cc): the next due message for a session
+  // that finished one; see RelayAttempt::NextFor.
+  bool TakeNextFor(const std::string& key, const RelayTarget& target, std::shared_ptr<ConnectionLease> lease);
+  RelayAttempt::Reuse ReuseFor(const std::string& key);
   void OnAttemptDone(const std::shared_ptr<AttemptCtx>& ctx, RelayAttempt& attempt);
   // The attempt ends without a session: the slot is freed, busy cleared.
   void Release(const std::shared_ptr<AttemptCtx>& ctx);
@@ -199,6 +205,7 @@ class RelayQueue : public QueuePort {
   Logger* log_;
   StoreOptions store_;
   QueueFiles files_;
+  std::unique_ptr<QueueInodePool> inode_pool_;  // files_.env: removed files' inodes reused
   BackoffPolicy backoff_;
   // Keyed by a view of the entry's own id (no second copy of 100,000 ids).
   std::map<std::string_view, std::unique_ptr<Entry>, std::less<>> entries_;

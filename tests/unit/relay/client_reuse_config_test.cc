@@ -1,0 +1,44 @@
+// relay.pipelining, relay.max_messages_per_connection and
+// relay.connection_reuse_idle_ms: defaults, overrides, errors naming the key.
+#include <catch2/catch.hpp>
+
+#include "base/config.h"
+
+namespace mailnest {
+namespace {
+
+std::string ReuseError(const std::string& json) {
+  Config c;
+  auto s = ParseConfig(json, &c);
+  REQUIRE_FALSE(s.ok());
+  return s.message();
+}
+
+TEST_CASE("relay client keys: defaults and overrides", "[config][relay][reuse]") {
+  Config d;
+  REQUIRE(ParseConfig("{}", &d).ok());
+  CHECK(d.relay.pipelining);
+  CHECK(d.relay.max_messages_per_connection == 100);
+  CHECK(d.relay.connection_reuse_idle_ms == 2000);
+  Config c;
+  REQUIRE(ParseConfig(R"({"relay": {"pipelining": false, "max_messages_per_connection": 1,
+                          "connection_reuse_idle_ms": 50}})",
+                      &c)
+              .ok());
+  CHECK_FALSE(c.relay.pipelining);
+  CHECK(c.relay.max_messages_per_connection == 1);
+  CHECK(c.relay.connection_reuse_idle_ms == 50);
+}
+
+TEST_CASE("relay client keys: bad values name the key", "[config][relay][reuse]") {
+  CHECK_THAT(ReuseError(R"({"relay": {"pipelining": 1}})"), Catch::Contains("relay.pipelining"));
+  CHECK_THAT(ReuseError(R"({"relay": {"max_messages_per_connection": 0}})"),
+             Catch::Contains("relay.max_messages_per_connection"));
+  CHECK_THAT(ReuseError(R"({"relay": {"connection_reuse_idle_ms": 0}})"),
+             Catch::Contains("relay.connection_reuse_idle_ms"));
+  CHECK_THAT(ReuseError(R"({"relay": {"connection_reuse_idle_ms": 600001}})"),
+             Catch::Contains("relay.connection_reuse_idle_ms"));
+}
+
+}  // namespace
+}  // namespace mailnest
