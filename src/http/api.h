@@ -17,6 +17,7 @@
 //   GET /api/v1/openapi.json        the OpenAPI 3 document (http/openapi.json)
 //   DELETE /api/v1/messages/{id}    removes one message (http/api_delete.cc)
 //   DELETE /api/v1/messages?mailbox=M  removes every message of M
+//   GET /, GET /console/{file}      the browser console (http/api_console.cc)
 //   anything else                   404 {"error": "no such endpoint"}
 #pragma once
 
@@ -88,6 +89,8 @@ class Api {
   void OpenApi(h2o_req_t* req, std::string_view, const Params&);            // api_openapi.cc
   void DeleteMessage(h2o_req_t* req, std::string_view id, const Params& q);  // api_delete.cc
   void DeleteMessages(h2o_req_t* req, std::string_view, const Params& q);    // api_delete.cc
+  void ConsoleIndex(h2o_req_t* req, std::string_view, const Params&);         // api_console.cc
+  void ConsoleFile(h2o_req_t* req, std::string_view rest, const Params&);     // api_console.cc
 
   bool closing() const;
   // mailbox= checked: "" (absent) or a mailbox the index knows; false = answered.
