@@ -89,7 +89,7 @@ export function mount(root, ctx) {
       from || (m.parse_error ? '(unreadable)' : '—')),
     el('span', { class: 'c-subject' },
       el('span', { class: 'subject' }, subject || (m.from === null ? '…' : '(no subject)')),
-      m.attachments ? el('span', { class: 'clip', title: `${m.attachments} attachment(s)` }, '📎') : null,
+      m.attachments ? el('span', { class: 'clip', title: `${m.attachments} attachment(s)` }) : null,
       m.snippet ? el('span', { class: 'snippet' }, ` — ${m.snippet}`) : null),
     el('span', { class: 'c-box' }, m.mailbox),
     el('span', { class: 'c-size' }, fmtSize(m.size)),
@@ -109,6 +109,7 @@ export function mount(root, ctx) {
     const rows = [];
     for (let i = first; i < last; ++i) rows.push(rowFor(state.items[i], i));
     spacer.replaceChildren(...rows);
+    scroller.dataset.loaded = String(state.items.length);  // for people and tests: rows fetched so far
     if (!state.done && !state.loading && last >= state.items.length - PREFETCH) loadMore();
     renderFooter();
   }
@@ -120,7 +121,8 @@ export function mount(root, ctx) {
 
   function renderFooter() {
     let text = '';
-    if (state.loading) text = 'Loading…';
+    if (state.failed) text = '';
+    else if (state.loading) text = 'Loading…';
     else if (state.items.length === 0 && state.done) text = query ? 'No message matches.' : 'No mail yet. Send some: it appears here as it arrives.';
     else if (state.done) text = `${state.items.length.toLocaleString()} message${state.items.length === 1 ? '' : 's'}, the end.`;
     const parts = [text];
@@ -161,6 +163,7 @@ export function mount(root, ctx) {
     } catch (e) {
       if (e.name === 'AbortError') return;
       state.done = true;
+      state.failed = true;
       showListError(e);
     } finally {
       state.loading = false;

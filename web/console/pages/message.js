@@ -88,7 +88,7 @@ export function mount(root, ctx) {
       ['From', s.from || '—'],
       ['To', s.to || '—'],
       s.cc ? ['Cc', s.cc] : null,
-      ['Date', s.date ? new Date(s.date).toString() : '—'],
+      ['Date', s.date ? new Date(s.date).toString() : '— (no valid Date: header)'],
       s.message_id ? ['Message-ID', s.message_id, 'mono'] : null,
     ]);
     const envelope = kv([
@@ -109,7 +109,7 @@ export function mount(root, ctx) {
     return el('section', { class: 'attachments', id: 'attachments' }, el('h2', {}, `Attachments (${v.attachments.length})`),
       el('ul', {}, v.attachments.map((a) => el('li', {},
         el('a', { href: `${base}/parts/${a.part}`, download: a.filename || `part-${a.part}`, class: 'attachment', dataset: { part: String(a.part) } },
-          `📎 ${a.filename || `part-${a.part}`}`),
+          el('span', { class: 'clip', 'aria-hidden': 'true' }), a.filename || `part-${a.part}`),
         el('span', { class: 'hint' }, ` ${a.content_type}, ${fmtSize(a.size)}`)))));
   }
 
@@ -219,12 +219,12 @@ export function mount(root, ctx) {
     }
     delButton.disabled = false;
     const s = view.summary || {};
-    body.replaceChildren(
+    body.replaceChildren(...[
       el('h1', { id: 'message-subject' }, s.subject || '(no subject)'),
       view.truncated ? el('p', { class: 'hint' }, 'Only the first part of this large file was parsed (http.max_parse_bytes).') : null,
       renderHeaderBlock(view),
       renderAttachments(view),
-      ...renderTabs(view));
+      ...renderTabs(view)].filter((x) => x));
     document.title = `${s.subject || '(no subject)'} — mailnest`;
   }
 
