@@ -285,3 +285,35 @@ def test_100k_messages_first_render_within_a_second_and_paged_scrolling(browser,
     assert loaded[-1] <= 600, loaded
     assert len(c.all("#mail-list .row")) < 60
     c.assert_no_severe_logs()
+
+
+def test_part_served_inline_for_the_iframe_with_the_csp_it_asks(mailnest):
+    """The API side of the iframe: /parts/{n}?inline=1 is shown, not
+    downloaded, and may load only its inline styles and data: images;
+    &images=1 adds http(s) images; the plain download is unchanged."""
+    from http_client import get
+    m = EmailMessage()
+    m["From"] = "s@remote.test"
+    m["To"] = "alice@localhost"
+    m["Subject"] = "inline view"
+    m.set_content("text")
+    m.add_alternative("<p>html</p>", subtype="html")
+    deliver(mailnest, m)
+    deadline = time.monotonic() + 5
+    while not (items := get(mailnest.http_port, "/api/v1/messages").json()["messages"]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    view = get(mailnest.http_port, f"/api/v1/messages/{items[0]['id']}").json()
+    html = [p["part"] for p in view["mime"]["parts"] if p["content_type"] == "text/html"][0]
+    base = f"/api/v1/messages/{items[0]['id']}/parts/{html}"
+    plain = get(mailnest.http_port, base)
+    assert plain.headers["content-disposition"].startswith("attachment;")
+    assert plain.headers["content-security-policy"] == "default-src 'none'; sandbox"
+    shown = get(mailnest.http_port, base + "?inline=1")
+    assert shown.status == 200 and shown.body == b"<p>html</p>\n"
+    assert shown.headers["content-disposition"].startswith("inline;")
+    assert shown.headers["content-security-policy"] == \
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
+    assert get(mailnest.http_port, base + "?inline=1&images=1").headers["content-security-policy"] == \
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data: http: https:; sandbox"
+    bad = get(mailnest.http_port, base + "?inline=yes")
+    assert bad.status == 400 and bad.json() == {"error": "inline: must be 0 or 1"}
