@@ -88,3 +88,35 @@ def test_dark_mode_follows_the_system_setting(mailnest_factory):
         c.assert_no_severe_logs()
     finally:
         driver.quit()
+
+
+def test_console_works_behind_basic_auth(browser, mailnest_factory):
+    """With http.users set, the browser's Basic credentials carry the
+    console's own API calls, the event stream and the message iframe (opened
+    as http://user:password@host/, the form a test harness uses)."""
+    import smtplib
+    import subprocess
+    from email.message import EmailMessage
+    from conftest import BINARY
+    from console_support import Console, wait_ready
+    hashed = subprocess.run([str(BINARY), "passwd"], input=b"pw\n", capture_output=True, check=True).stdout
+    mn = mailnest_factory(http={"users": {"ops": hashed.decode().strip()}})
+    m = EmailMessage()
+    m["From"] = "s@remote.test"
+    m["To"] = "alice@localhost"
+    m["Subject"] = "behind auth"
+    m.set_content("text")
+    m.add_alternative("<p id='p'>html behind auth</p>", subtype="html")
+    with smtplib.SMTP("127.0.0.1", mn.smtp_port, timeout=10) as s:
+        s.send_message(m)
+    c = Console(browser, mn)
+    browser.get(f"http://ops:pw@127.0.0.1:{mn.http_port}/#/mail")
+    c.wait(lambda d: c.all("#mail-list .row"), what="the row")
+    c.wait(lambda d: c.css("#live").get_attribute("data-status") == "live", what="the event stream")
+    c.all("#mail-list .row")[0].click()
+    frame = c.wait_css("#html-frame")
+    browser.switch_to.frame(frame)
+    c.wait(lambda d: c.all("#p"), what="the HTML part")
+    assert c.css("#p").text == "html behind auth"
+    browser.switch_to.default_content()
+    c.assert_no_severe_logs()

@@ -12,14 +12,17 @@ export class ApiError extends Error {
   }
 }
 
-// path + {key: value} → URL with the non-empty values encoded.
+// path + {key: value} → absolute URL with the non-empty values encoded.
+// Absolute on location.origin, which never holds a user:password: fetch()
+// refuses a URL with credentials, and a relative one would inherit them
+// when the console was opened as http://user:pw@host/ (the browser sends
+// the Basic credentials it has for this origin by itself).
 export function url(path, params = {}) {
-  const q = new URLSearchParams();
+  const u = new URL(path, location.origin);
   for (const [k, v] of Object.entries(params)) {
-    if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
+    if (v !== undefined && v !== null && v !== '') u.searchParams.set(k, String(v));
   }
-  const s = q.toString();
-  return s ? `${path}?${s}` : path;
+  return u.href;
 }
 
 async function request(method, path, params, signal) {
@@ -53,7 +56,7 @@ export const del = (path, params, signal) => request('DELETE', path, params, sig
 export async function getText(path, signal) {
   let res;
   try {
-    res = await fetch(path, { signal });
+    res = await fetch(url(path), { signal });
   } catch (e) {
     if (e.name === 'AbortError') throw e;
     throw new ApiError(0, `no answer from the server (${e.message})`, path);

@@ -68,6 +68,13 @@ function typingIn(target) {
     (target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName));
 }
 
+// Enter and Space on a focused link or button are the browser's (follow,
+// press), not a page's shortcut.
+function activating(ev) {
+  return (ev.key === 'Enter' || ev.key === ' ') && ev.target instanceof HTMLElement &&
+    ['A', 'BUTTON', 'SUMMARY'].includes(ev.target.tagName);
+}
+
 document.addEventListener('keydown', (ev) => {
   if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
   if (typingIn(ev.target) && ev.key !== 'Escape') return;
@@ -76,6 +83,8 @@ document.addEventListener('keydown', (ev) => {
     ev.preventDefault();
     return;
   }
+  // The help dialog is modal: its own keys (Escape closes it) only.
+  if (document.getElementById('help').open || activating(ev)) return;
   for (let i = shortcutStack.length - 1; i >= 0; --i) {
     if (shortcutStack[i].key === ev.key) {
       ev.preventDefault();
