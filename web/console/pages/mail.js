@@ -212,6 +212,12 @@ export function mount(root, ctx) {
     if (!state.firstRendered) return;  // the first page will have it
     if (!refreshTimer) refreshTimer = setTimeout(refreshTop, 50);
   }));
+  // Events were lost (the stream was away longer than the server's ring
+  // holds): the newest page is asked again. Deletions in between stay
+  // listed until the next visit.
+  cleanups.push(events.subscribe('gap', () => {
+    if (state.firstRendered && !refreshTimer) refreshTimer = setTimeout(refreshTop, 50);
+  }));
   cleanups.push(events.subscribe('message.deleted', (m) => {
     const i = state.items.findIndex((x) => x.id === m.id);
     if (i < 0) return;
