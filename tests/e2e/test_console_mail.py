@@ -234,6 +234,40 @@ def test_search_errors_keyboard_and_delete_refused_while_pop3_holds_the_mailbox(
     c.assert_no_severe_logs(allow=("status of 400 (Bad Request)", "status of 409 (Conflict)"))
 
 
+def test_one_mailbox_or_all(console):
+    c = console
+    for rcpt, subject in (("alice@localhost", "for alice"), ("bob@localhost", "for bob"), ("alice@localhost", "alice again")):
+        m = EmailMessage()
+        m["From"] = "s@remote.test"
+        m["To"] = rcpt
+        m["Subject"] = subject
+        m.set_content("x")
+        deliver(c.mn, m, rcpts=(rcpt,))
+    c.open("#/mail")
+    c.wait(lambda d: len(c.all("#mail-list .row")) == 3, what="three rows")
+    # Newest first.
+    assert [r.find_element(By.CSS_SELECTOR, ".subject").text for r in c.all("#mail-list .row")] == \
+        ["alice again", "for bob", "for alice"]
+    c.wait(lambda d: c.all("#mailbox-select option[value='bob']"), what="bob in the selector")
+    assert "bob (1, 1 unseen)" in c.css("#mailbox-select option[value='bob']").text
+    from selenium.webdriver.support.ui import Select
+    Select(c.css("#mailbox-select")).select_by_value("bob")
+    c.wait(lambda d: c.js("return location.hash") == "#/mail?mailbox=bob", what="the mailbox route")
+    c.wait(lambda d: [r.text for r in c.all("#mail-list .row")] and
+           all("for bob" in r.text for r in c.all("#mail-list .row")), what="bob's rows only")
+    assert len(c.all("#mail-list .row")) == 1
+    # A delivery to another mailbox does not appear here; one to bob does.
+    m = EmailMessage()
+    m["From"] = "s@remote.test"
+    m["To"] = "bob@localhost"
+    m["Subject"] = "bob live"
+    m.set_content("x")
+    deliver(c.mn, m, rcpts=("alice@localhost", "bob@localhost"))
+    c.wait(lambda d: row_with(c, "bob live"), timeout=2, what="bob's new row")
+    assert len(c.all("#mail-list .row")) == 2
+    c.assert_no_severe_logs()
+
+
 def make_maildir(root, n, boxes=("alice", "bob", "carol", "dave")):
     """n small messages written directly with Maildir names as mailnest writes
     them (store/maildir_name.h), one second apart, newest = the last."""
