@@ -68,6 +68,9 @@ def test_shell_loads_navigates_and_logs_nothing_severe(console):
     c.open("#/mail")
     c.css("body").send_keys("?")
     c.wait(lambda d: c.css("#help").get_attribute("open") is not None, what="the help dialog")
+    keys = [r.text for r in c.all("#help-keys tr")]
+    assert keys[:5] == ["j next message", "k previous message", "Enter open the selected message",
+                        "Delete delete the selected message", "/ search"], keys
     c.screenshot("console-shell-help")
     c.css("#help-close").click()
     c.screenshot("console-shell")

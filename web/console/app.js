@@ -97,14 +97,12 @@ document.addEventListener('keydown', (ev) => {
 function renderHelp() {
   const table = document.getElementById('help-keys');
   if (!table) return;
-  const seen = new Set();
-  const rows = [el('tr', {}, el('td', {}, el('kbd', {}, '?')), el('td', {}, 'this list'))];
-  for (let i = shortcutStack.length - 1; i >= 0; --i) {
-    const s = shortcutStack[i];
-    if (seen.has(s.key)) continue;
-    seen.add(s.key);
-    rows.push(el('tr', {}, el('td', {}, el('kbd', {}, s.key === ' ' ? 'Space' : s.key)), el('td', {}, s.description)));
-  }
+  // In the order the page added them; a key added again shows what it does now.
+  const byKey = new Map();
+  for (const s of shortcutStack) byKey.set(s.key, s.description);
+  const rows = [...byKey].map(([key, description]) =>
+    el('tr', {}, el('td', {}, el('kbd', {}, key === ' ' ? 'Space' : key)), el('td', {}, description)));
+  rows.push(el('tr', {}, el('td', {}, el('kbd', {}, '?')), el('td', {}, 'this list')));
   table.replaceChildren(...rows);
 }
 
