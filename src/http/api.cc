@@ -47,7 +47,7 @@ void Api::Handle(h2o_req_t* req) { Serve(req, false); }
 void Api::Serve(h2o_req_t* req, bool admitted) {
   // One row per method and path. HEAD is served by the GET row. A row whose
   // path ends in '/' is a prefix; its handler gets the rest of the path.
-  static constexpr std::array<Route, 21> kRoutes{{
+  static constexpr std::array<Route, 23> kRoutes{{
       {"GET", "/livez", &Api::Livez, false},
       {"GET", "/readyz", &Api::Readyz, false},
       {"GET", "/metrics", &Api::MetricsText, false},
@@ -69,6 +69,8 @@ void Api::Serve(h2o_req_t* req, bool admitted) {
       {"GET", "/api/v1/queue/", &Api::QueueItem, true},
       {"POST", "/api/v1/queue/", &Api::QueuePost, true},
       {"DELETE", "/api/v1/queue/", &Api::QueueDelete, true},
+      {"GET", "/", &Api::ConsoleIndex, false},
+      {"GET", "/console/", &Api::ConsoleFile, true},
   }};
   // The prelude, in this order: URL size, header size, access (CORS, Basic
   // auth, read-only: http/access_gate.h, which may answer later and then
@@ -151,11 +153,11 @@ bool Api::TakeMailbox(h2o_req_t* req, const Params& q, std::string* out) {
 
 void Api::Messages(h2o_req_t* req, std::string_view, const Params& q) { search_->List(req, q); }
 
-void Api::Message(h2o_req_t* req, std::string_view rest, const Params&) {
+void Api::Message(h2o_req_t* req, std::string_view rest, const Params& q) {
   size_t slash = rest.find('/');
   std::string_view id = rest.substr(0, slash);
   std::string_view what = slash == std::string_view::npos ? "" : rest.substr(slash);
-  if (what != "/raw" && views_->Handle(req, id, what)) return;
+  if (what != "/raw" && views_->Handle(req, id, what, q)) return;
   if (what != "/raw") return SendError(req, 404, "no such endpoint", closing());
   const IndexedMessage* m = MessageIndex::LooksLikeId(id) ? index_->Find(id) : nullptr;
   if (!m) return SendError(req, 404, "no such message", closing());

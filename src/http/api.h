@@ -19,6 +19,7 @@
 //   DELETE /api/v1/messages?mailbox=M  removes every message of M
 //   GET|PUT|DELETE /api/v1/faults   the SMTP fault injection rules (http/api_faults.cc)
 //   GET|POST|DELETE /api/v1/queue...  the relay queue (http/api_queue.cc)
+//   GET /, GET /console/{file}      the browser console (http/api_console.cc)
 //   anything else                   404 {"error": "no such endpoint"}
 #pragma once
 
@@ -102,6 +103,8 @@ class Api {
   void QueueItem(h2o_req_t* req, std::string_view id, const Params& q);      // api_queue.cc
   void QueuePost(h2o_req_t* req, std::string_view rest, const Params& q);    // api_queue.cc
   void QueueDelete(h2o_req_t* req, std::string_view id, const Params& q);    // api_queue.cc
+  void ConsoleIndex(h2o_req_t* req, std::string_view, const Params&);         // api_console.cc
+  void ConsoleFile(h2o_req_t* req, std::string_view rest, const Params&);     // api_console.cc
 
   bool closing() const;
   // mailbox= checked: "" (absent) or a mailbox the index knows; false = answered.

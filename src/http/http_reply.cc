@@ -1,5 +1,6 @@
 #include "http/http_reply.h"
 
+#include <algorithm>
 #include <string>
 
 namespace mailnest {
@@ -8,6 +9,7 @@ const char* ReasonPhrase(int status) {
   switch (status) {
     case 200: return "OK";
     case 204: return "No Content";
+    case 304: return "Not Modified";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
     case 403: return "Forbidden";
@@ -30,7 +32,12 @@ void Send(h2o_req_t* req, int status, std::string_view content_type, std::string
   if (closing) req->http1_is_persistent = 0;
   h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-content-type-options"), 0, nullptr,
                         H2O_STRLIT("nosniff"));
-  h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, nullptr, H2O_STRLIT("no-store"));
+  // no-store unless the caller says otherwise (the console's files: ETags).
+  bool own_cache_control = std::any_of(extra.begin(), extra.end(),
+                                       [](const HttpHeader& h) { return h.name == "cache-control"; });
+  if (!own_cache_control) {
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, nullptr, H2O_STRLIT("no-store"));
+  }
   // h2o keeps pointers to header names and values: copy them into the pool.
   auto pooled = [req](std::string_view s) { return h2o_strdup(&req->pool, s.data(), s.size()); };
   if (!content_type.empty()) {

@@ -116,6 +116,10 @@ def test_every_endpoint_answers_as_documented(mailnest_factory, api):
     part = view["attachments"][0]["part"]
     assert api.request(p, "GET", f"/api/v1/messages/{c['id']}/parts/{part}").body == b"%PDF-1.4 not really\n"
     api.request(p, "GET", f"/api/v1/messages/{c['id']}/parts/{view['mime']['parts'][0]['part']}")  # 200 text
+    text_part = view['mime']['parts'][0]['part']
+    r = api.request(p, "GET", f"/api/v1/messages/{c['id']}/parts/{text_part}?inline=1&images=1")  # the console's view
+    assert r.headers["content-disposition"].startswith("inline;")
+    api.request(p, "GET", f"/api/v1/messages/{c['id']}/parts/{text_part}?inline=yes")  # 400
     api.request(p, "GET", f"/api/v1/messages/{c['id']}/parts/1")                    # 404 a container
     api.request(p, "GET", f"/api/v1/messages/{c['id']}/parts/99")                   # 404
     api.request(p, "GET", "/api/v1/messages/0123456789abcdef/parts/1")              # 404
