@@ -50,7 +50,7 @@ export const MACHINES = {
   },
   pop3: {
     initial: 'AUTHORIZATION',
-    width: 300,
+    width: 400,
     nodes: ['AUTHORIZATION', 'TRANSACTION', 'UPDATE'],
     edges: [
       ['AUTHORIZATION', 'TRANSACTION', 'PASS +OK (lock held)'],
@@ -95,7 +95,7 @@ function edgeGeometry(m, e, laneOf) {
 export function stateDiagram(protocol) {
   const m = MACHINES[protocol] || MACHINES.smtp;
   const height = centreY(m.nodes.length - 1) + H / 2 + 8;
-  const leftPad = protocol === 'smtp' ? 150 : 20;  // room for the edges into CLOSING
+  const leftPad = protocol === 'smtp' ? 150 : 60;  // room for the edges into CLOSING
   const svg = svgEl('svg', {
     class: `state-diagram sd-${protocol}`,
     viewBox: `${-leftPad + 40} 0 ${m.width + leftPad - 40} ${height}`,

@@ -58,7 +58,7 @@ export function mount(root, ctx) {
     el('td', {}, el('span', { class: `proto proto-${s.protocol}` }, s.protocol.toUpperCase())),
     el('td', { class: 'mono c-peer' }, s.peer),
     el('td', { class: 'c-state' }, s.live ? el('span', { class: 'live-dot', title: 'open now' }) : null, s.state),
-    el('td', { class: 'c-start', title: new Date(s.start_ms).toString() }, clock(s.start_ms)),
+    el('td', { class: 'c-start', title: new Date(s.start_ms).toString() }, clock(s.start_ms).slice(0, 8)),
     el('td', { class: 'c-lines' }, String(s.lines)));
     return tr;
   }
