@@ -102,8 +102,21 @@ def test_dashboard_narrow_screen(console):
     # One column: the cards are stacked, nothing wider than the window.
     assert c.js("return document.documentElement.scrollWidth <= window.innerWidth")
     c.screenshot("console-dashboard-narrow")
-    c.open("#/sessions")
+    c.open("#/sessions/1")
     c.wait_css(".sessions-list[data-loaded]")
+    c.wait_css(".session-detail[data-loaded]")
     assert c.js("return document.documentElement.scrollWidth <= window.innerWidth")
     c.screenshot("console-sessions-narrow")
     c.assert_no_severe_logs()
+
+
+def test_stats_report_the_process_start_and_uptime(mailnest):
+    # The Dashboard's uptime comes from these two fields of /api/v1/stats.
+    from http_client import get
+    before = time.time() * 1000
+    a = get(mailnest.http_port, "/api/v1/stats").json()
+    assert 0 < a["started_ms"] <= before and before - a["started_ms"] < 120_000
+    assert 0 <= a["uptime_s"] < 120
+    time.sleep(1.1)
+    b = get(mailnest.http_port, "/api/v1/stats").json()
+    assert b["started_ms"] == a["started_ms"] and b["uptime_s"] >= a["uptime_s"] + 1

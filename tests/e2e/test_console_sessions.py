@@ -40,10 +40,16 @@ def open_live(c, route):
 
 
 def session_row(c, protocol, live=None):
-    for r in c.all("#view .session-row"):
-        if r.get_attribute("data-protocol") == protocol and (live is None or r.get_attribute("data-live") == live):
-            return r
-    return None
+    """The id of the newest listed session of protocol (and liveness), or None.
+    Read in one script: the list is redrawn as events arrive."""
+    return c.js("""const [p, live] = arguments;
+        const r = [...document.querySelectorAll('#view .session-row')]
+          .find((x) => x.dataset.protocol === p && (live === null || x.dataset.live === live));
+        return r ? r.dataset.id : null;""", protocol, live)
+
+
+def click_row(c, sid):
+    c.js("document.querySelector(`#view .session-row[data-id='${arguments[0]}'] a`).click()", sid)
 
 
 def transcript_lines(c):
@@ -67,13 +73,14 @@ def test_smtp_session_transcript_codes_and_diagram(console):
     with smtplib.SMTP("127.0.0.1", c.mn.smtp_port, timeout=10) as s:
         s.sendmail("sender@remote.test", ["alice@localhost"], b"Subject: hi\r\n\r\nthe body stays out\r\n")
     # The session appears (session.open) and ends (session.close) with no reload.
-    c.wait(lambda d: session_row(c, "smtp", live="false"), timeout=5, what="the ended SMTP session in the list")
+    sid = c.wait(lambda d: session_row(c, "smtp", live="false"), timeout=5, what="the ended SMTP session in the list")
     assert c.js("return location.hash") == "#/sessions"
     # Keyboard: j selects the newest row, Enter opens it.
     c.css("body").send_keys("j")
-    c.wait_css(".session-row.selected")
+    c.wait(lambda d: c.js("return document.querySelector('.session-row.selected')?.dataset.id") == sid,
+           what="j selects the newest session")
     c.css("body").send_keys("\n")
-    c.wait(lambda d: c.js("return location.hash").startswith("#/sessions/"), what="the session route")
+    c.wait(lambda d: c.js("return location.hash") == f"#/sessions/{sid}", what="the session route")
     c.wait_css(".session-detail[data-loaded]")
     lines = transcript_lines(c)
     text = "\n".join(lines)
@@ -132,7 +139,7 @@ def test_pop3_password_is_masked_and_diagram_ends_in_update(console):
     p.quit()
     open_live(c, "#/sessions")
     row = c.wait(lambda d: session_row(c, "pop3", live="false"), what="the POP3 session")
-    row.click()
+    click_row(c, row)
     c.wait_css(".session-detail[data-loaded]")
     lines = transcript_lines(c)
     passes = [l for l in lines if "C: PASS" in l]
@@ -161,7 +168,7 @@ def test_live_session_lines_appear_while_it_is_open(console):
         f = sock.makefile("rb")
         assert f.readline().startswith(b"220 ")
         row = c.wait(lambda d: session_row(c, "smtp", live="true"), timeout=2, what="the live session in the list")
-        row.click()
+        click_row(c, row)
         c.wait_css(".session-detail[data-loaded]")
         assert c.css(".session-head .live-badge")
         c.wait(lambda d: current_state(c) == "CONNECTED", timeout=2, what="CONNECTED lit")
@@ -186,7 +193,8 @@ def test_live_session_lines_appear_while_it_is_open(console):
         while not f.readline().startswith(b"221 "):
             pass
         sock.close()
-        c.wait(lambda d: not c.all(".session-head .live-badge"), timeout=2, what="the session marked ended")
+        c.wait(lambda d: not c.js("return document.querySelector('.session-head .live-badge')"), timeout=5,
+               what="the session marked ended")
     finally:
         sock.close()
     c.assert_no_severe_logs()

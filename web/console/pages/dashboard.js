@@ -177,7 +177,7 @@ export function mount(root, ctx) {
 
   load();
   renderChart();
-  (async () => {
+  const seed = async () => {
     try {
       const r = await api.get('/api/v1/messages', { limit: SEED_LIMIT }, aborter.signal);
       const from = Date.now() / 1000 - MINUTES * 60;
@@ -186,7 +186,11 @@ export function mount(root, ctx) {
     } catch (e) {
       if (e.name !== 'AbortError') chartBox.append(el('p', { class: 'hint' }, `(the chart starts now: ${describe(e)})`));
     }
-  })();
+  };
+  seed();
+  // Events lost while the stream was away: the figures and the chart's past
+  // are asked for again (ids already counted are not counted twice).
+  cleanups.push(events.subscribe('gap', () => { load(); seed(); }));
   const tick = setInterval(() => {
     renderUptime();
     if (new Date().getSeconds() === 0) renderChart();

@@ -233,6 +233,9 @@ export function mount(root, ctx) {
   }
 
   // --- live ----------------------------------------------------------------------
+  // Events were lost while the stream was away (the server's ring moved on):
+  // the list and the transcript are fetched again by mounting the page anew.
+  cleanups.push(events.subscribe('gap', () => navigate(location.hash, { replace: true })));
   cleanups.push(events.subscribe('session.open', (d) => upsert(d)));
   cleanups.push(events.subscribe('session.close', (d) => {
     upsert({ ...d, live: false });
