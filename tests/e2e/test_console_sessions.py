@@ -187,6 +187,14 @@ def test_live_session_lines_appear_while_it_is_open(console):
         assert any("S: 250 2.1.5" in l for l in transcript_lines(c))
         edge = c.css('svg.state-diagram .sd-edge[data-from="RCPT"][data-to="GREETED"]')
         assert "visited" in edge.get_attribute("class") and "last" in edge.get_attribute("class")
+        # What a client sends is shown as text, never as markup.
+        hostile = "NOOP <img src=x onerror=window.__pwned=1>"
+        command(hostile, "GREETED")
+        assert c.js("return window.__pwned") is None
+        assert not c.all(".transcript img")
+        # The list's line count follows the transcript (lines and state changes alike).
+        c.wait(lambda d: c.js("return document.querySelector('.session-row.open td.c-lines').textContent")
+               == str(len(transcript_lines(c))), timeout=2, what="the list's line count")
         c.screenshot("console-sessions-live")
         sock.sendall(b"QUIT\r\n")
         c.wait(lambda d: current_state(c) == "CLOSING", timeout=2, what="CLOSING after QUIT")

@@ -243,7 +243,7 @@ export function mount(root, ctx) {
   }));
   cleanups.push(events.subscribe('session.state', (d) => {
     const s = sessions.get(d.session);
-    if (s) upsert({ id: d.session, state: d.state });
+    if (s) upsert({ id: d.session, state: d.state, lines: (s.lines || 0) + 1 });  // lines counts states too
   }));
   cleanups.push(events.subscribe('session.line', (d) => {
     const s = sessions.get(d.session);
