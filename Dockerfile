@@ -15,6 +15,8 @@ WORKDIR /src
 COPY meson.build meson_options.txt ./
 COPY subprojects/ subprojects/
 COPY src/ src/
+# The console's files are compiled into the binary (web/console/meson.build).
+COPY web/ web/
 # Only what the unit tests need: a change to the e2e tests must not
 # invalidate the compile layers below.
 COPY tests/meson.build tests/

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
+
 #include "http/event_hub.h"
 #include "http/message_index.h"
 #include "http/session_mask.h"
@@ -10,6 +12,12 @@
 namespace mailnest {
 
 namespace {
+
+// When the process started, for the console's uptime: a namespace-scope
+// constant is set during static initialisation, before main() runs.
+// Uptime is measured on the steady clock (a clock step does not change it).
+const std::chrono::system_clock::time_point kProcessStart = std::chrono::system_clock::now();
+const std::chrono::steady_clock::time_point kProcessStartSteady = std::chrono::steady_clock::now();
 
 uint64_t V(const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); }
 
@@ -69,6 +77,8 @@ nlohmann::json LiveStats::Json(size_t top) const {
         {"dele", V(m.pop3_dele)}}},
       {"mailboxes", mailboxes},
       {"index_messages", index_ ? index_->size() : 0},
+      {"started_ms", std::chrono::duration_cast<std::chrono::milliseconds>(kProcessStart.time_since_epoch()).count()},
+      {"uptime_s", std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - kProcessStartSteady).count()},
       {"top_senders", TopJson(senders_, top)},
       {"top_recipients", TopJson(recipients_, top)},
       {"http",
