@@ -28,6 +28,7 @@ from selenium.webdriver.chrome.options import Options  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
@@ -87,7 +88,10 @@ class Console:
         return self
 
     def wait(self, fn, timeout=10, what="condition"):
-        return WebDriverWait(self.driver, timeout, poll_frequency=0.05).until(
+        # A live page re-renders under the test (SSE events): an element found
+        # a moment ago may be gone, which only means "look again".
+        return WebDriverWait(self.driver, timeout, poll_frequency=0.05,
+                             ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)).until(
             lambda d: fn(d), message=f"timed out waiting for {what}")
 
     def wait_css(self, selector, timeout=10):

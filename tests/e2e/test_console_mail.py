@@ -225,10 +225,11 @@ def test_search_errors_keyboard_and_delete_refused_while_pop3_holds_the_mailbox(
     assert not row_with(c, "beta two")
     # Delete in the list: the selected row goes.
     c.css("#mail-list").send_keys("j")
-    first = c.wait_css("#mail-list .row.selected").text
+    first = c.wait(lambda d: c.css("#mail-list .row.selected").text, what="a selected row")
     c.css("#mail-list").send_keys(Keys.DELETE)
-    c.wait(lambda d: len(c.all("#mail-list .row")) == 1, what="one row")
-    assert c.all("#mail-list .row")[0].text != first
+    rows = c.wait(lambda d: [r.text for r in c.all("#mail-list .row")] if len(c.all("#mail-list .row")) == 1 else None,
+                  what="one row")
+    assert rows[0] != first
     # Chrome logs every non-2xx answer: the malformed query's 400 and the
     # refused deletion's 409 are the only ones.
     c.assert_no_severe_logs(allow=("status of 400 (Bad Request)", "status of 409 (Conflict)"))
