@@ -229,7 +229,12 @@ def run_lab(args):
                                         "--marker", m1])
         demo.step("sender -> mta-a: mail for bob@b.lab", ok, out)
         delivered = wait_until(lambda: lab.mailbox_has("mta-b", "bob", m1), 30)
-        sent = [ln for ln in lab.log("mta-a").splitlines() if "to=<bob@b.lab>" in ln and "status=sent" in ln]
+        # mta-a logs the outcome once mta-b's 250 is read, which can be after
+        # the file is in mta-b's mailbox (and the log has a writer thread).
+        def sent_lines():
+            return [ln for ln in lab.log("mta-a").splitlines() if "to=<bob@b.lab>" in ln and "status=sent" in ln]
+        wait_until(lambda: bool(sent_lines()), 10)
+        sent = sent_lines()
         demo.step("mta-a: MX b.lab -> mta-b.b.lab, relayed", delivered and bool(sent),
                   sent[0].split("] ", 1)[-1][:160] if sent else "no status=sent line")
         ok, out = lab.client("reader", ["--client", "fetch", "--server", HOSTS["mta-b"], "--user", "bob",

@@ -33,7 +33,10 @@ def rcpt(mn, address="bob@example.test"):
     return r
 
 
-def test_put_get_delete_change_the_smtp_answers_at_run_time(mailnest):
+def test_put_get_delete_change_the_smtp_answers_at_run_time(mailnest_factory):
+    # Its own instance: the lab's external appliance has no HTTP port here, and
+    # its fault list must not change under the other tests.
+    mailnest = mailnest_factory()
     p = mailnest.http_port
     assert get(p, "/api/v1/faults").json() == {"faults": [], "counters": [], "injected_total": 0}
     assert rcpt(mailnest) == "250 2.1.5 Ok"
@@ -106,7 +109,10 @@ def test_oversized_body_is_413(mailnest_factory):
     assert get(mn.http_port, "/api/v1/faults").json()["faults"] == []
 
 
-def test_query_parameters_are_refused(mailnest):
+def test_query_parameters_are_refused(mailnest_factory):
+    # Its own instance: the lab's external appliance has no HTTP port here, and
+    # its fault list must not change under the other tests.
+    mailnest = mailnest_factory()
     assert get(mailnest.http_port, "/api/v1/faults?x=1").status == 400
     assert get(mailnest.http_port, "/api/v1/faults?all=1", method="DELETE").status == 400
 
