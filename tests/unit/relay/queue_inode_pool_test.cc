@@ -12,22 +12,12 @@
 #include <string>
 
 #include "relay/queue_store.h"
+#include "store/store_test_util.h"
 
 namespace mailnest {
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/mailnest-inodes-XXXXXX";
-    path_ = mkdtemp(tmpl);
-  }
-  ~TempDir() { std::system(("rm -rf '" + path_ + "'").c_str()); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testing::TempDir;  // store/store_test_util.h
 
 ino_t InodeOf(const std::string& p) {
   struct stat st;

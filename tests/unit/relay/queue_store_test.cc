@@ -1,4 +1,5 @@
 #include "relay/queue_store.h"
+#include "store/store_test_util.h"
 
 #include <catch2/catch.hpp>
 
@@ -12,18 +13,7 @@
 namespace mailnest {
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/mailnest-queue-XXXXXX";
-    path_ = mkdtemp(tmpl);
-  }
-  ~TempDir() { std::system(("rm -rf '" + path_ + "'").c_str()); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testing::TempDir;  // store/store_test_util.h
 
 bool Exists(const std::string& p) {
   struct stat st;
