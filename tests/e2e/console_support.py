@@ -100,6 +100,22 @@ class Console:
     def css(self, selector):
         return self.driver.find_element(By.CSS_SELECTOR, selector)
 
+    def text(self, selector):
+        """innerText of the first element matching selector, or None. Read in
+        one script call, so a live re-render between finding the element and
+        reading it cannot make the read fail (a stale element)."""
+        return self.js("const e = document.querySelector(arguments[0]); return e ? e.innerText : null", selector)
+
+    def wait_text(self, selector, contains="", timeout=10):
+        """Waits until an element matching selector has text containing
+        contains; returns that text."""
+        return self.wait(lambda d: (lambda t: t if t is not None and contains in t else None)(self.text(selector))
+                         or None, timeout, f"{selector} containing {contains!r}")
+
+    def texts(self, selector):
+        """innerText of every element matching selector, read in one script call."""
+        return self.js("return [...document.querySelectorAll(arguments[0])].map(e => e.innerText)", selector)
+
     def all(self, selector):
         return self.driver.find_elements(By.CSS_SELECTOR, selector)
 

@@ -39,10 +39,22 @@ def rich_message(subject):
 
 
 def row_with(c, text):
+    """(class, text) of the first list row whose text contains text, or None;
+    read in one script call, so a live re-render cannot make it stale."""
+    return c.js("""for (const r of document.querySelectorAll('#mail-list .row'))
+                     if (r.innerText.includes(arguments[0])) return [r.className, r.innerText];
+                   return null;""", text)
+
+
+def click_row(c, text):
+    """Clicks the first list row containing text; False when there is none yet.
+    A row replaced by a live re-render raises StaleElementReference, which
+    c.wait treats as "look again"."""
     for r in c.all("#mail-list .row"):
         if text in r.text:
-            return r
-    return None
+            r.click()
+            return True
+    return False
 
 
 def test_delivery_appears_live_and_opens_with_text_and_attachment(console):
@@ -56,8 +68,8 @@ def test_delivery_appears_live_and_opens_with_text_and_attachment(console):
     elapsed = time.monotonic() - t0
     assert elapsed <= 2.0, elapsed
     assert c.js("return location.hash") == "#/mail"  # no reload, no navigation
-    assert "unseen" in row.get_attribute("class")
-    assert "René Sender" in row.text
+    assert "unseen" in row[0]
+    assert "René Sender" in row[1]
     c.screenshot("console-mail")
 
     # Keyboard: j selects the first (newest) row, Enter opens it.
@@ -147,7 +159,7 @@ def test_hostile_html_runs_nothing_and_loads_remote_images_only_when_asked(conso
             "<p style='color: rgb(200, 0, 0)'>styled</p></body></html>", subtype="html")
         deliver(c.mn, m)
         c.open("#/mail")
-        c.wait(lambda d: row_with(c, "Hostile HTML"), what="the row").click()
+        c.wait(lambda d: click_row(c, "Hostile HTML"), what="the row clicked")
         frame = c.wait_css("#html-frame")
         # The sandbox allows nothing: no allow-scripts, no allow-same-origin.
         assert frame.get_attribute("sandbox") == ""
@@ -189,14 +201,13 @@ def test_search_errors_keyboard_and_delete_refused_while_pop3_holds_the_mailbox(
     c.css("body").send_keys("/")
     assert c.js("return document.activeElement.id") == "search"
     c.css("#search").send_keys("frm:x", Keys.ENTER)
-    err = c.wait_css("#search-error:not([hidden])")
-    assert "unknown field 'frm:'" in err.text
+    c.wait_css("#search-error:not([hidden])")
+    assert "unknown field 'frm:'" in c.text("#search-error")
     c.screenshot("console-mail-search-error")
     c.css("#search").clear()
     c.css("#search").send_keys('subject:"beta"', Keys.ENTER)
-    c.wait(lambda d: [r.text for r in c.all("#mail-list .row")] and
-           all("beta two" in r.text for r in c.all("#mail-list .row")), what="only the match")
-    assert len(c.all("#mail-list .row")) == 1
+    c.wait(lambda d: (lambda t: t and all("beta two" in x for x in t))(c.texts("#mail-list .row")), what="only the match")
+    assert len(c.texts("#mail-list .row")) == 1
     assert c.js("return location.hash") == "#/mail?query=subject%3A%22beta%22"
 
     # POP3 holds alice's mailbox: Delete is refused with a clear message.
@@ -204,8 +215,8 @@ def test_search_errors_keyboard_and_delete_refused_while_pop3_holds_the_mailbox(
     c.wait(lambda d: len(c.all("#mail-list .row")) == 3, what="three rows")
     c.css("#mail-list").send_keys("j")
     c.css("#mail-list").send_keys("j")
-    sel = c.wait_css("#mail-list .row.selected")
-    assert "beta two" in sel.text
+    # The second j's render comes a frame later: wait for it, not for any selection.
+    c.wait_text("#mail-list .row.selected", "beta two")
     pop = poplib.POP3("127.0.0.1", c.mn.pop3_port, timeout=10)
     pop.user("alice")
     pop.pass_("alice-password")
@@ -213,8 +224,9 @@ def test_search_errors_keyboard_and_delete_refused_while_pop3_holds_the_mailbox(
         c.css("#mail-list").send_keys(Keys.ENTER)
         c.wait_css("#message-subject")
         c.css("body").send_keys(Keys.DELETE)
-        status = c.wait_css("#message-status.error")
-        assert "in use" in status.text and "POP3" in status.text
+        c.wait_css("#message-status.error")
+        status = c.text("#message-status.error")
+        assert "in use" in status and "POP3" in status
         c.screenshot("console-message-locked")
     finally:
         pop.quit()
@@ -225,10 +237,9 @@ def test_search_errors_keyboard_and_delete_refused_while_pop3_holds_the_mailbox(
     assert not row_with(c, "beta two")
     # Delete in the list: the selected row goes.
     c.css("#mail-list").send_keys("j")
-    first = c.wait(lambda d: c.css("#mail-list .row.selected").text, what="a selected row")
+    first = c.wait_text("#mail-list .row.selected")
     c.css("#mail-list").send_keys(Keys.DELETE)
-    rows = c.wait(lambda d: [r.text for r in c.all("#mail-list .row")] if len(c.all("#mail-list .row")) == 1 else None,
-                  what="one row")
+    rows = c.wait(lambda d: (lambda t: t if len(t) == 1 else None)(c.texts("#mail-list .row")), what="one row")
     assert rows[0] != first
     # Chrome logs every non-2xx answer: the malformed query's 400 and the
     # refused deletion's 409 are the only ones.
@@ -247,16 +258,14 @@ def test_one_mailbox_or_all(console):
     c.open("#/mail")
     c.wait(lambda d: len(c.all("#mail-list .row")) == 3, what="three rows")
     # Newest first.
-    assert [r.find_element(By.CSS_SELECTOR, ".subject").text for r in c.all("#mail-list .row")] == \
-        ["alice again", "for bob", "for alice"]
+    assert c.texts("#mail-list .row .subject") == ["alice again", "for bob", "for alice"]
     c.wait(lambda d: c.all("#mailbox-select option[value='bob']"), what="bob in the selector")
-    assert "bob (1, 1 unseen)" in c.css("#mailbox-select option[value='bob']").text
+    assert "bob (1, 1 unseen)" in c.wait_text("#mailbox-select option[value='bob']")
     from selenium.webdriver.support.ui import Select
     Select(c.css("#mailbox-select")).select_by_value("bob")
     c.wait(lambda d: c.js("return location.hash") == "#/mail?mailbox=bob", what="the mailbox route")
-    c.wait(lambda d: [r.text for r in c.all("#mail-list .row")] and
-           all("for bob" in r.text for r in c.all("#mail-list .row")), what="bob's rows only")
-    assert len(c.all("#mail-list .row")) == 1
+    c.wait(lambda d: (lambda t: t and all("for bob" in x for x in t))(c.texts("#mail-list .row")), what="bob's rows only")
+    assert len(c.texts("#mail-list .row")) == 1
     # A delivery to another mailbox does not appear here; one to bob does.
     m = EmailMessage()
     m["From"] = "s@remote.test"
@@ -303,8 +312,8 @@ def test_100k_messages_first_render_within_a_second_and_paged_scrolling(browser,
     first = c.js("return performance.getEntriesByName('mail:first-render')[0].startTime")
     print(f"first render of the list with 100,000 messages: {first:.0f} ms after navigation start")
     assert first <= 1000, f"first render took {first:.0f} ms"
-    rows = c.all("#mail-list .row")
-    assert "bulk 099999" in rows[0].text  # newest first
+    rows = c.texts("#mail-list .row")
+    assert "bulk 099999" in rows[0]  # newest first
     assert len(rows) < 60  # virtual: only the rows in view (and a few around) exist
     assert "100,000" in c.css("#mail-count").text or "100000" in c.css("#mail-count").text
     c.screenshot("console-mail-100k")
