@@ -1,11 +1,13 @@
 // The relay queue's files (docs/RELAY.md), one flat directory:
 //   <queue_dir>/<id>.msg   the message, once (LF line ends, trace headers first)
 //   <id>.env               its envelope (relay/queue_record.h)
-//   <id>.msg.new / .env.new  being written; removed at start
-// A message is queued exactly when its .env exists: the .msg is made
-// durable first, so a .env never points at a missing message, and the
-// .env is unlinked first when the message leaves, so a crash leaves at
-// worst an orphan .msg (removed at start).
+//   <id>.env.new           being written; removed at start
+// A message is queued exactly when its .env exists: the .msg (written in
+// place) is made durable first, so a .env never points at a missing
+// message, and the .env is unlinked first when the message leaves, so a
+// crash leaves at worst an orphan .msg (removed at start). The directory
+// syncs are shared by the pool jobs that ask at about the same time
+// (store/dir_sync_group.h).
 //
 // Every function blocks: call them on the thread pool, never on the loop.
 // With fsync false (store.fsync) the syncs are skipped.
@@ -30,8 +32,8 @@ struct QueueFiles {
 
 // mkdir the queue directory (0700 by store.dir_mode) and sync its parent.
 Status EnsureQueueDir(const QueueFiles& q);
-// message then envelope, each tmp → fsync → rename, then one directory
-// fsync: OK means the message is queued durably.
+// message (in place → fsync), then envelope (tmp → fsync → rename), then a
+// directory fsync: OK means the message is queued durably.
 Status WriteQueued(const QueueFiles& q, const QueueEnvelope& env, const std::string& message);
 // Replaces the envelope atomically.
 Status RewriteEnvelope(const QueueFiles& q, const QueueEnvelope& env);
