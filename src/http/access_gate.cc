@@ -3,7 +3,6 @@
 #include <openssl/evp.h>
 #include <openssl/crypto.h>
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include <memory>
@@ -13,6 +12,7 @@
 #include "http/basic_auth.h"
 #include "http/deferred_request.h"
 #include "http/http_reply.h"
+#include "net/address_name.h"
 #include "pop3/one_shot_timer.h"
 #include "pop3/password_checker.h"
 
@@ -34,19 +34,12 @@ void AddHeader(h2o_req_t* req, std::string_view name, std::string_view value) {
   h2o_add_header_by_str(&req->pool, &req->res.headers, n.base, n.len, 0, nullptr, v.base, v.len);
 }
 
-// The client's address without the port (the LoginGuard key).
+// The client's address without the port: the key POP3's LoginGuard uses.
 std::string ClientAddress(h2o_req_t* req) {
   sockaddr_storage sa{};
   if (!req->conn || !req->conn->callbacks->get_peername) return "";
-  socklen_t len = req->conn->callbacks->get_peername(req->conn, reinterpret_cast<sockaddr*>(&sa));
-  if (len == 0) return "";
-  char host[INET6_ADDRSTRLEN] = "";
-  if (sa.ss_family == AF_INET) {
-    inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&sa)->sin_addr, host, sizeof host);
-  } else if (sa.ss_family == AF_INET6) {
-    inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&sa)->sin6_addr, host, sizeof host);
-  }
-  return host;
+  if (req->conn->callbacks->get_peername(req->conn, reinterpret_cast<sockaddr*>(&sa)) == 0) return "";
+  return PeerAddress(AddressName(sa));
 }
 
 bool IsRead(std::string_view method) { return method == "GET" || method == "HEAD" || method == "OPTIONS"; }

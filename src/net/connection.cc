@@ -1,12 +1,12 @@
 #include "net/connection.h"
 
-#include <fmt/format.h>
-
 #include <sys/ioctl.h>
 
 #include <csignal>
 #include <cstring>
 #include <mutex>
+
+#include "net/address_name.h"
 
 namespace mailnest {
 
@@ -15,28 +15,11 @@ namespace {
 // synchronously, so per-connection buffers would only waste memory.
 char g_read_buffer[64 * 1024];
 
-std::string AddressName(const sockaddr_storage& ss);
-
 std::string PeerName(uv_tcp_t* tcp) {
   sockaddr_storage ss;
   int len = sizeof ss;
   if (uv_tcp_getpeername(tcp, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return "unknown";
   return AddressName(ss);
-}
-
-std::string AddressName(const sockaddr_storage& ss) {
-  char host[INET6_ADDRSTRLEN] = "?";
-  int port = 0;
-  if (ss.ss_family == AF_INET) {
-    auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
-    uv_ip4_name(a, host, sizeof host);
-    port = ntohs(a->sin_port);
-    return fmt::format("{}:{}", host, port);
-  }
-  auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
-  uv_ip6_name(a, host, sizeof host);
-  port = ntohs(a->sin6_port);
-  return fmt::format("[{}]:{}", host, port);
 }
 }  // namespace
 

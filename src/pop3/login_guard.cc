@@ -4,15 +4,6 @@
 
 namespace mailnest {
 
-std::string PeerAddress(std::string_view peer) {
-  if (!peer.empty() && peer.front() == '[') {
-    size_t close = peer.find(']');
-    return std::string(close == std::string_view::npos ? peer : peer.substr(1, close - 1));
-  }
-  size_t colon = peer.rfind(':');
-  return std::string(colon == std::string_view::npos ? peer : peer.substr(0, colon));
-}
-
 bool LoginGuard::Begin(const std::string& address) {
   auto now = Clock::now();
   auto it = table_.find(address);

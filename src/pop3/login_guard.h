@@ -54,7 +54,4 @@ class LoginGuard {
   std::unordered_map<std::string, Entry> table_;
 };
 
-// "127.0.0.1:4321" → "127.0.0.1", "[::1]:4321" → "::1".
-std::string PeerAddress(std::string_view peer);
-
 }  // namespace mailnest

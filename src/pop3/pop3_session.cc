@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/fd_limit.h"
+#include "net/address_name.h"
 #include "pop3/login_guard.h"
 #include "pop3/maildrop.h"
 #include "pop3/message_reader.h"

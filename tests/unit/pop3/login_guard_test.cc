@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "pop3/login_guard.h"
+#include "net/address_name.h"
 
 using namespace mailnest;
 
