@@ -126,7 +126,7 @@ void RemoveQueueRequest(const QueueFiles& q, const QueueRequest& r) {
 }
 
 bool IsQueued(const QueueFiles& q, const std::string& id) {
-  return IsValidQueueId(id) && Exists(q.dir + "/" + id + ".env");
+  return IsValidQueueId(id) && (Exists(q.dir + "/" + id + ".qf") || Exists(q.dir + "/" + id + ".env"));
 }
 
 Status ApplyQueueRequestOffline(const QueueFiles& q, const QueueRequest& r, int64_t /*now*/) {

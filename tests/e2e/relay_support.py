@@ -44,6 +44,24 @@ def queue_files(mn):
     return sorted(p.name for p in d.iterdir() if p.name not in ("lock", "ctl")) if d.exists() else []
 
 
+def queued_ids(mn):
+    """Ids of the queued messages: a .qf (envelope + message), or an .env
+    beside its .msg (the layout of earlier releases); docs/RELAY.md."""
+    return sorted({n.rsplit(".", 1)[0] for n in queue_files(mn) if n.endswith((".qf", ".env"))})
+
+
+def envelope_text(mn, qid):
+    """A queued message's current envelope: its .qe once rewritten, else the
+    head of its .qf (up to the "end" line), else its .env."""
+    d = mn.mail_root / ".queue"
+    if (d / f"{qid}.qe").exists():
+        return (d / f"{qid}.qe").read_text()
+    if (d / f"{qid}.qf").exists():
+        text = (d / f"{qid}.qf").read_bytes().decode(errors="replace")
+        return text[:text.index("\nend\n") + 5]
+    return (d / f"{qid}.env").read_text()
+
+
 def user_has(mn, user, needle):
     return any(needle in p.read_bytes() for p in mn.all_messages(user))
 

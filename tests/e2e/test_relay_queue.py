@@ -11,7 +11,8 @@ import time
 import pytest
 
 from conftest import BINARY
-from relay_support import free_port, next_hop, queue_files, relay_overrides, user_has, wait_for
+from relay_support import (envelope_text, free_port, next_hop, queue_files, queued_ids, relay_overrides, user_has,
+                           wait_for)
 from test_relay_delivery import send
 
 pytestmark = pytest.mark.e2
@@ -22,10 +23,6 @@ SLOW = {"minimal_backoff_s": 300, "maximal_backoff_s": 300}  # no retry on its o
 def queue_cli(mn, *args):
     return subprocess.run([str(BINARY), "queue", *args, "--config", str(mn.config_path)],
                           capture_output=True, text=True, timeout=30)
-
-
-def queued_ids(mn):
-    return [n[:-4] for n in queue_files(mn) if n.endswith(".env")]
 
 
 def deferred_relay(mailnest_factory, port, subject="q", **relay):
@@ -150,7 +147,7 @@ def test_control_with_no_instance_running(mailnest_factory):
     a.stop()
     r = queue_cli(a, "flush")
     assert r.returncode == 0 and "no instance running" in r.stdout, r
-    env = (a.mail_root / ".queue" / f"{qid}.env").read_text()
+    env = envelope_text(a, qid)
     assert "\nrcpt queued\t1\t0\t" in env  # next try 0: due at the next start
     r = queue_cli(a, "delete", qid)
     assert r.returncode == 0 and "no instance running" in r.stdout, r

@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from relay_support import free_port, next_hop, queue_files, relay_overrides, user_has, wait_for
+from relay_support import (envelope_text, free_port, next_hop, queue_files, queued_ids, relay_overrides, user_has,
+                           wait_for)
 from test_relay_delivery import send
 
 pytestmark = pytest.mark.e2
@@ -27,10 +28,10 @@ def test_one_delay_warning_then_delivery(mailnest_factory):
     a = mailnest_factory(name="a", **relay_overrides(port, delay_warning_s=2, **FAST))
     assert send(a, ["bob@b.test"], "slow one") == {}
     wait_for(lambda: delay_reports(a), timeout=20, what="the delay warning")
-    [qid] = [n[:-4] for n in queue_files(a) if n.endswith(".env")]
+    [qid] = queued_ids(a)
     wait_for(lambda: a.logs().count("status=deferred") >= 5, timeout=20, what="more deferrals")
     assert len(delay_reports(a)) == 1  # one per message, not one per deferral
-    env = (a.mail_root / ".queue" / f"{qid}.env").read_text()
+    env = envelope_text(a, qid)
     assert "\nwarned " in env  # remembered across restarts
 
     raw = delay_reports(a)[0].read_bytes()

@@ -109,7 +109,8 @@ TEST_CASE("queue load: scan keeps this process's writes, removes others' debris"
   std::ofstream(t.q.dir + "/1700000000.M1P2Q9.msg") << "orphan";
   std::ofstream(t.q.dir + "/1700000100.M1P77Q1.msg") << "being queued by us";
   REQUIRE(WriteQueued(t.q, Deferred("1700000100.M1P77Q4"), "hi").ok());  // queued by us: in memory already
-  std::ofstream(t.q.dir + "/1700000100.M1P77Q2.msg.new") << "being written by us";
+  std::ofstream(t.q.dir + "/1700000100.M1P77Q2.qf.new") << "being written by us";
+  std::ofstream(t.q.dir + "/1700000000.M1P2Q7.qf.new") << "debris";
   std::ofstream(t.q.dir + "/1600000000.M1P77Q3.msg") << "an orphan of an earlier process with our pid";
   std::ofstream(t.q.dir + "/1700000000.M1P2Q5.env.new") << "debris";
   std::ofstream(t.q.dir + "/1700000000.M1P2Q6.env") << "mailnest-queue 1\nid 1700000000.M1P2Q6\nend\n";  // no .msg
@@ -118,7 +119,8 @@ TEST_CASE("queue load: scan keeps this process's writes, removes others' debris"
   CHECK_FALSE(Exists(t.q.dir + "/1700000000.M1P2Q9.msg"));
   CHECK_FALSE(Exists(t.q.dir + "/1700000000.M1P2Q5.env.new"));
   CHECK(Exists(t.q.dir + "/1700000100.M1P77Q1.msg"));
-  CHECK(Exists(t.q.dir + "/1700000100.M1P77Q2.msg.new"));
+  CHECK(Exists(t.q.dir + "/1700000100.M1P77Q2.qf.new"));
+  CHECK_FALSE(Exists(t.q.dir + "/1700000000.M1P2Q7.qf.new"));
   CHECK_FALSE(Exists(t.q.dir + "/1600000000.M1P77Q3.msg"));
   std::vector<QueueEnvelope> out;
   std::vector<std::string> problems;

@@ -39,9 +39,9 @@ TEST_CASE("queue store: written, re-read, rewritten, removed", "[relay][queue]")
   q.dir = tmp.path() + "/.queue";
   REQUIRE(EnsureQueueDir(q).ok());
   REQUIRE(WriteQueued(q, Env("1.M1P1Q1"), "hello\n").ok());
-  CHECK(Exists(q.dir + "/1.M1P1Q1.msg"));
-  CHECK(Exists(q.dir + "/1.M1P1Q1.env"));
-  CHECK_FALSE(Exists(q.dir + "/1.M1P1Q1.env.new"));
+  CHECK(Exists(q.dir + "/1.M1P1Q1.qf"));  // one file: envelope, then message
+  CHECK_FALSE(Exists(q.dir + "/1.M1P1Q1.qf.new"));
+  CHECK_FALSE(Exists(q.dir + "/1.M1P1Q1.qe"));
 
   std::string body;
   REQUIRE(ReadQueuedMessage(q, "1.M1P1Q1", 1000, &body).ok());
@@ -51,6 +51,12 @@ TEST_CASE("queue store: written, re-read, rewritten, removed", "[relay][queue]")
   QueueEnvelope e = Env("1.M1P1Q1");
   e.recipients[0].attempts = 2;
   REQUIRE(RewriteEnvelope(q, e).ok());
+  CHECK(Exists(q.dir + "/1.M1P1Q1.qe"));  // the .qf's head is stale from now on
+  REQUIRE(ReadQueuedMessage(q, "1.M1P1Q1", 1000, &body).ok());
+  CHECK(body == "hello\n");
+  QueueEnvelope read;
+  REQUIRE(ReadQueuedEnvelope(q, "1.M1P1Q1", &read).ok());
+  CHECK(read.recipients[0].attempts == 2);
   std::vector<QueueEnvelope> loaded;
   std::vector<std::string> problems;
   REQUIRE(LoadQueue(q, &loaded, &problems).ok());
@@ -59,8 +65,34 @@ TEST_CASE("queue store: written, re-read, rewritten, removed", "[relay][queue]")
   CHECK(problems.empty());
 
   REQUIRE(RemoveQueued(q, "1.M1P1Q1").ok());
-  CHECK_FALSE(Exists(q.dir + "/1.M1P1Q1.env"));
-  CHECK_FALSE(Exists(q.dir + "/1.M1P1Q1.msg"));
+  CHECK_FALSE(Exists(q.dir + "/1.M1P1Q1.qf"));
+  CHECK_FALSE(Exists(q.dir + "/1.M1P1Q1.qe"));
+  CHECK(ReadQueuedEnvelope(q, "1.M1P1Q1", &read).code() == Status::Code::kNotFound);
+}
+
+// Queues written by earlier releases (.msg + .env) are read, rewritten and
+// removed in their own layout.
+TEST_CASE("queue store: the two-file layout of earlier releases still works", "[relay][queue]") {
+  TempDir tmp;
+  QueueFiles q;
+  q.dir = tmp.path() + "/.queue";
+  REQUIRE(EnsureQueueDir(q).ok());
+  std::ofstream(q.dir + "/7.M1P1Q7.msg") << "old body\n";
+  std::ofstream(q.dir + "/7.M1P1Q7.env") << EncodeEnvelope(Env("7.M1P1Q7"));
+  std::string body;
+  REQUIRE(ReadQueuedMessage(q, "7.M1P1Q7", 1000, &body).ok());
+  CHECK(body == "old body\n");
+  QueueEnvelope e = Env("7.M1P1Q7");
+  e.recipients[0].attempts = 3;
+  REQUIRE(RewriteEnvelope(q, e).ok());
+  CHECK_FALSE(Exists(q.dir + "/7.M1P1Q7.qe"));
+  std::vector<QueueEnvelope> listed;
+  REQUIRE(ListQueued(q, &listed).ok());
+  REQUIRE(listed.size() == 1);
+  CHECK(listed[0].recipients[0].attempts == 3);
+  REQUIRE(RemoveQueued(q, "7.M1P1Q7").ok());
+  CHECK_FALSE(Exists(q.dir + "/7.M1P1Q7.env"));
+  CHECK_FALSE(Exists(q.dir + "/7.M1P1Q7.msg"));
 }
 
 TEST_CASE("queue store: start-up removes debris and keeps bad envelopes aside", "[relay][queue]") {
@@ -73,6 +105,10 @@ TEST_CASE("queue store: start-up removes debris and keeps bad envelopes aside", 
   std::ofstream(q.dir + "/3.M1P1Q3.env.new") << "half";          // never renamed
   std::ofstream(q.dir + "/4.M1P1Q4.msg") << "x\n";
   std::ofstream(q.dir + "/4.M1P1Q4.env") << "mailnest-queue 1\nid 4.M1P1Q4\n";  // torn
+  std::ofstream(q.dir + "/6.M1P1Q6.qe") << EncodeEnvelope(Env("6.M1P1Q6"));  // its .qf left: orphan
+  std::ofstream(q.dir + "/8.M1P1Q8.qf.new") << "half";                        // never renamed
+  REQUIRE(WriteQueued(q, Env("9.M1P1Q9"), "nine\n").ok());
+  std::ofstream(q.dir + "/9.M1P1Q9.qe") << "mailnest-queue 1\nid 9.M1P1Q9\n";  // torn rewrite
   std::vector<QueueEnvelope> loaded;
   std::vector<std::string> problems;
   REQUIRE(LoadQueue(q, &loaded, &problems).ok());
@@ -80,9 +116,15 @@ TEST_CASE("queue store: start-up removes debris and keeps bad envelopes aside", 
   CHECK(loaded[0].id == "1.M1P1Q1");
   CHECK_FALSE(Exists(q.dir + "/2.M1P1Q2.msg"));
   CHECK_FALSE(Exists(q.dir + "/3.M1P1Q3.env.new"));
-  REQUIRE(problems.size() == 1);
-  CHECK(problems[0].find("4.M1P1Q4") != std::string::npos);
+  CHECK_FALSE(Exists(q.dir + "/6.M1P1Q6.qe"));
+  CHECK_FALSE(Exists(q.dir + "/8.M1P1Q8.qf.new"));
+  REQUIRE(problems.size() == 2);
+  CHECK(problems[0].find("4.M1P1Q4.env") != std::string::npos);
+  CHECK(problems[1].find("9.M1P1Q9.qe") != std::string::npos);
   CHECK(Exists(q.dir + "/4.M1P1Q4.env.bad"));
+  // A torn rewrite keeps the whole message aside: the .qf's head is stale.
+  CHECK(Exists(q.dir + "/9.M1P1Q9.qe.bad"));
+  CHECK(Exists(q.dir + "/9.M1P1Q9.qf.bad"));
 }
 
 // Every step of queueing can fail (disk full, EIO): the message is then not
