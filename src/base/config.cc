@@ -442,6 +442,7 @@ Status ParseRelay(const json& j, RelayConfig* c) {
   MN_TRY(r.Bool("pipelining", &c->pipelining));
   MN_TRY(r.Uint("max_messages_per_connection", &c->max_messages_per_connection, 1, 100000));
   MN_TRY(r.Uint("connection_reuse_idle_ms", &c->connection_reuse_idle_ms, 1, 600000));
+  MN_TRY(r.Uint("fresh_cache_bytes", &c->fresh_cache_bytes, 0, 1u << 30));
   if (c->maximal_backoff_s < c->minimal_backoff_s) {
     return Status::Invalid("relay.maximal_backoff_s: must not be below relay.minimal_backoff_s");
   }

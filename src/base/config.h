@@ -194,6 +194,10 @@ struct RelayConfig {
   // 1 = a connection per message), and the longest it waits for the next.
   uint32_t max_messages_per_connection = 100;
   uint32_t connection_reuse_idle_ms = 2000;
+  // A message just queued keeps its bytes in memory until its first attempt
+  // takes them, so that attempt reads no file (0 = always read the file).
+  // Octets held at once; beyond, new messages are read back from disk.
+  uint32_t fresh_cache_bytes = 16u << 20;
 };
 
 struct UserConfig {

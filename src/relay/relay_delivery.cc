@@ -81,35 +81,58 @@ void RelayQueue::OnMxAnswer(const std::shared_ptr<AttemptCtx>& ctx, MxAnswer a) 
   }
 }
 
+void RelayQueue::KeepFresh(Entry* e, std::shared_ptr<const std::string> msg) {
+  if (e->fresh || fresh_bytes_ + msg->size() > cfg_.fresh_cache_bytes) return;
+  fresh_bytes_ += msg->size();
+  e->fresh = std::move(msg);
+}
+
+std::shared_ptr<const std::string> RelayQueue::TakeFresh(Entry* e) {
+  if (e->fresh) fresh_bytes_ -= e->fresh->size();
+  return std::move(e->fresh);
+}
+
+// A message's first attempt usually follows its queueing within
+// milliseconds: its bytes are still in hand (KeepFresh), and taking them
+// saves a pool job, which under load waits behind the intake's fsyncs.
+// Later attempts, and messages past relay.fresh_cache_bytes, read the file.
 void RelayQueue::ReadAndLaunch(const std::shared_ptr<AttemptCtx>& ctx) {
+  if (auto it = entries_.find(ctx->id); it != entries_.end()) {
+    if (std::shared_ptr<const std::string> fresh = TakeFresh(it->second.get())) {
+      return OnMessageRead(ctx, std::move(fresh), Status::Ok());
+    }
+  }
   auto msg = std::make_shared<std::string>();
   auto status = std::make_shared<Status>();
   QueueFiles files = files_;
   uint64_t max = config_.smtp.max_message_size * 2 + 65536;  // stored form plus trace headers
   const std::string id = ctx->id;
   StartJob([files, id, msg, status, max] { *status = ReadQueuedMessage(files, id, max, msg.get()); },
-           [this, ctx, msg, status] {
-             if (stopping_ || !entries_.count(ctx->id)) {
-               Release(ctx);
-               return Schedule(0);
-             }
-             if (!status->ok()) {  // deferred like any failure: no retry loop on a bad file
-               log_->Error(ctx->id, "relay: cannot read the queued message: {}", status->message());
-               Release(ctx);
-               return ApplyLocal(entries_.at(ctx->id).get(), ctx->rcpts,
-                                 "4.3.0 cannot read the queued message: " + status->message(), false);
-             }
-             size_t hops = CountReceivedHeaders(*msg);
-             if (hops > cfg_.max_received_headers) {  // a loop: never forward it again
-               Release(ctx);
-               return ApplyLocal(entries_.at(ctx->id).get(), ctx->rcpts,
-                                 fmt::format("554 5.4.6 Too many hops: {} Received headers (more than {}), mail loop?",
-                                             hops, cfg_.max_received_headers),
-                                 true);
-             }
-             ctx->message = msg;
-             Launch(ctx);
-           });
+           [this, ctx, msg, status] { OnMessageRead(ctx, msg, *status); });
+}
+
+void RelayQueue::OnMessageRead(const std::shared_ptr<AttemptCtx>& ctx, std::shared_ptr<const std::string> msg,
+                               const Status& status) {
+  if (stopping_ || !entries_.count(ctx->id)) {
+    Release(ctx);
+    return Schedule(0);
+  }
+  if (!status.ok()) {  // deferred like any failure: no retry loop on a bad file
+    log_->Error(ctx->id, "relay: cannot read the queued message: {}", status.message());
+    Release(ctx);
+    return ApplyLocal(entries_.at(ctx->id).get(), ctx->rcpts,
+                      "4.3.0 cannot read the queued message: " + status.message(), false);
+  }
+  size_t hops = CountReceivedHeaders(*msg);
+  if (hops > cfg_.max_received_headers) {  // a loop: never forward it again
+    Release(ctx);
+    return ApplyLocal(entries_.at(ctx->id).get(), ctx->rcpts,
+                      fmt::format("554 5.4.6 Too many hops: {} Received headers (more than {}), mail loop?", hops,
+                                  cfg_.max_received_headers),
+                      true);
+  }
+  ctx->message = std::move(msg);
+  Launch(ctx);
 }
 
 void RelayQueue::Launch(const std::shared_ptr<AttemptCtx>& ctx) {
@@ -196,6 +219,7 @@ void RelayQueue::OnAttemptDone(const std::shared_ptr<AttemptCtx>& ctx, RelayAtte
 
 void RelayQueue::ApplyLocal(Entry* e, const std::vector<size_t>& rcpts, const std::string& reason, bool permanent) {
   e->busy = true;
+  TakeFresh(e);  // no attempt now: the next one, minutes away, reads the file
   const int64_t now = Now();
   std::vector<size_t> failed;
   for (size_t i : rcpts) {

@@ -202,11 +202,12 @@ void RelayQueue::Enqueue(std::string id, std::string sender, std::vector<std::st
       [files, env, msg, status, full] {
         *status = full ? Status::Busy("relay queue full (relay.max_queued_messages)") : WriteQueued(files, *env, *msg);
       },
-      [this, env, status, done = std::move(done)] {
+      [this, env, msg, status, done = std::move(done)] {
         if (status->ok()) {
           log_->Info(env->id, "from=<{}>, size={}, nrcpt={} (queue active)", LogSafe(env->sender), env->size,
                      env->recipients.size());
           Adopt(*env);
+          if (auto it = entries_.find(env->id); it != entries_.end()) KeepFresh(it->second.get(), msg);
           Notify(QueueEventKind::kNew, *env, nullptr);
           Schedule(0);
         } else {
@@ -324,6 +325,7 @@ void RelayQueue::Persist(const std::string& id) {
                auto it = entries_.find(id);
                if (it != entries_.end()) {
                  Unindex(it->second.get());
+                 TakeFresh(it->second.get());
                  entries_.erase(it);
                }
                Schedule(0);

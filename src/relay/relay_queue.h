@@ -120,6 +120,9 @@ class RelayQueue : public QueuePort {
     uint64_t seq = 0;           // arrival order among equal due times
     std::weak_ptr<AttemptCtx> attempt;
     std::vector<std::function<void()>> on_deleted;
+    // The message as queued, until its first attempt takes it
+    // (relay.fresh_cache_bytes; counted in fresh_bytes_).
+    std::shared_ptr<const std::string> fresh;
   };
   struct Route {
     bool found = false;
@@ -177,6 +180,11 @@ class RelayQueue : public QueuePort {
   void StartAttempt(Entry* e, const Route& route, std::vector<size_t> rcpts);
   void OnMxAnswer(const std::shared_ptr<AttemptCtx>& ctx, MxAnswer answer);
   void ReadAndLaunch(const std::shared_ptr<AttemptCtx>& ctx);
+  // The message is in hand (or could not be read): checks, then Launch.
+  void OnMessageRead(const std::shared_ptr<AttemptCtx>& ctx, std::shared_ptr<const std::string> msg, const Status& status);
+  // relay.fresh_cache_bytes: keep a just-queued message's bytes, take them, forget them.
+  void KeepFresh(Entry* e, std::shared_ptr<const std::string> msg);
+  std::shared_ptr<const std::string> TakeFresh(Entry* e);
   void Launch(const std::shared_ptr<AttemptCtx>& ctx);
   // Connection reuse (relay_reuse.cc): the next due message for a session
   // that finished one; see RelayAttempt::NextFor.
@@ -211,6 +219,7 @@ class RelayQueue : public QueuePort {
   std::map<std::string_view, std::unique_ptr<Entry>, std::less<>> entries_;
   DueIndex<Entry> due_;  // idle entries by next try, then arrival
   uint64_t next_seq_ = 0;
+  uint64_t fresh_bytes_ = 0;  // octets held in Entry::fresh
   std::map<std::string, std::deque<std::string>> waiting_;   // destination key → due ids
   bool loaded_ = false;
   int lock_fd_ = -1;

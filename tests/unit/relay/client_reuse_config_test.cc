@@ -1,5 +1,6 @@
-// relay.pipelining, relay.max_messages_per_connection and
-// relay.connection_reuse_idle_ms: defaults, overrides, errors naming the key.
+// relay.pipelining, relay.max_messages_per_connection,
+// relay.connection_reuse_idle_ms and relay.fresh_cache_bytes: defaults,
+// overrides, errors naming the key.
 #include <catch2/catch.hpp>
 
 #include "base/config.h"
@@ -20,14 +21,16 @@ TEST_CASE("relay client keys: defaults and overrides", "[config][relay][reuse]")
   CHECK(d.relay.pipelining);
   CHECK(d.relay.max_messages_per_connection == 100);
   CHECK(d.relay.connection_reuse_idle_ms == 2000);
+  CHECK(d.relay.fresh_cache_bytes == 16u << 20);
   Config c;
   REQUIRE(ParseConfig(R"({"relay": {"pipelining": false, "max_messages_per_connection": 1,
-                          "connection_reuse_idle_ms": 50}})",
+                          "connection_reuse_idle_ms": 50, "fresh_cache_bytes": 0}})",
                       &c)
               .ok());
   CHECK_FALSE(c.relay.pipelining);
   CHECK(c.relay.max_messages_per_connection == 1);
   CHECK(c.relay.connection_reuse_idle_ms == 50);
+  CHECK(c.relay.fresh_cache_bytes == 0);
 }
 
 TEST_CASE("relay client keys: bad values name the key", "[config][relay][reuse]") {
@@ -38,6 +41,8 @@ TEST_CASE("relay client keys: bad values name the key", "[config][relay][reuse]"
              Catch::Contains("relay.connection_reuse_idle_ms"));
   CHECK_THAT(ReuseError(R"({"relay": {"connection_reuse_idle_ms": 600001}})"),
              Catch::Contains("relay.connection_reuse_idle_ms"));
+  CHECK_THAT(ReuseError(R"({"relay": {"fresh_cache_bytes": 1073741825}})"),
+             Catch::Contains("relay.fresh_cache_bytes"));
 }
 
 }  // namespace
