@@ -21,6 +21,16 @@ std::string AddressName(const sockaddr_storage& ss) {
   return "?";
 }
 
+std::string AddressHost(const sockaddr* sa) {
+  char host[INET6_ADDRSTRLEN] = "";
+  if (sa->sa_family == AF_INET) {
+    uv_ip4_name(reinterpret_cast<const sockaddr_in*>(sa), host, sizeof host);
+  } else if (sa->sa_family == AF_INET6) {
+    uv_ip6_name(reinterpret_cast<const sockaddr_in6*>(sa), host, sizeof host);
+  }
+  return host;
+}
+
 std::string PeerAddress(std::string_view peer) {
   if (!peer.empty() && peer.front() == '[') {
     size_t close = peer.find(']');

@@ -12,6 +12,8 @@ namespace mailnest {
 
 // "127.0.0.1:4321", "[::1]:4321" ("?" for a family that is neither).
 std::string AddressName(const sockaddr_storage& ss);
+// The address alone: "127.0.0.1", "::1" ("" for another family).
+std::string AddressHost(const sockaddr* sa);
 
 // "127.0.0.1:4321" → "127.0.0.1", "[::1]:4321" → "::1"; text without a
 // port is returned as it is.

@@ -8,6 +8,8 @@
 #include <mutex>
 #include <random>
 
+#include "net/address_name.h"
+
 namespace mailnest {
 
 namespace {
@@ -18,16 +20,6 @@ std::string Lower(std::string s) {
   }
   if (!s.empty() && s.back() == '.') s.pop_back();
   return s;
-}
-
-std::string AddressText(const sockaddr* sa) {
-  char buf[INET6_ADDRSTRLEN] = "";
-  if (sa->sa_family == AF_INET) {
-    uv_ip4_name(reinterpret_cast<const sockaddr_in*>(sa), buf, sizeof buf);
-  } else if (sa->sa_family == AF_INET6) {
-    uv_ip6_name(reinterpret_cast<const sockaddr_in6*>(sa), buf, sizeof buf);
-  }
-  return buf;
 }
 
 bool Temporary(int status) { return status != ARES_ENOTFOUND && status != ARES_ENODATA; }
@@ -257,7 +249,7 @@ void MxResolver::LookupNextHost(Lookup* l) {
         if (status == ARES_SUCCESS && res) {
           for (ares_addrinfo_node* n = res->nodes; n; n = n->ai_next) {
             if (l->answer.targets.size() >= kMaxAddresses) break;
-            std::string ip = AddressText(n->ai_addr);
+            std::string ip = AddressHost(n->ai_addr);
             if (!ip.empty()) l->answer.targets.push_back(MxTarget{c->host, ip});
           }
         } else {

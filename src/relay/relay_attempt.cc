@@ -5,21 +5,9 @@
 #include <cstring>
 #include <utility>
 
+#include "net/address_name.h"
+
 namespace mailnest {
-
-namespace {
-
-std::string AddressText(const sockaddr* sa) {
-  char buf[INET6_ADDRSTRLEN] = "?";
-  if (sa->sa_family == AF_INET) {
-    uv_ip4_name(reinterpret_cast<const sockaddr_in*>(sa), buf, sizeof buf);
-  } else if (sa->sa_family == AF_INET6) {
-    uv_ip6_name(reinterpret_cast<const sockaddr_in6*>(sa), buf, sizeof buf);
-  }
-  return buf;
-}
-
-}  // namespace
 
 RelayAttempt* RelayAttempt::Start(uv_loop_t* loop, RelayTarget target, ClientSettings settings, uint64_t connect_ms,
                                   std::string sender, std::vector<std::string> recipients,
@@ -76,7 +64,7 @@ void RelayAttempt::OnResolved(int status, addrinfo* res) {
     conn_.Close();
     return;
   }
-  const std::string ip = AddressText(res->ai_addr);
+  const std::string ip = AddressHost(res->ai_addr);
   relay_desc_ = fmt::format("{}[{}]:{}", target_.name.empty() ? target_.host : target_.name, ip, target_.port);
   conn_.SetTimeout(connect_ms_);
   conn_.Connect(res->ai_addr, [this](int st) {
