@@ -39,7 +39,7 @@ std::string ClientAddress(h2o_req_t* req) {
   sockaddr_storage sa{};
   if (!req->conn || !req->conn->callbacks->get_peername) return "";
   if (req->conn->callbacks->get_peername(req->conn, reinterpret_cast<sockaddr*>(&sa)) == 0) return "";
-  return PeerAddress(AddressName(sa));
+  return AddressHost(reinterpret_cast<sockaddr*>(&sa));
 }
 
 bool IsRead(std::string_view method) { return method == "GET" || method == "HEAD" || method == "OPTIONS"; }

@@ -13,6 +13,8 @@
 
 #include <fmt/format.h>
 
+#include "relay/queue_layout.h"
+
 namespace mailnest {
 
 namespace {
@@ -126,7 +128,8 @@ void RemoveQueueRequest(const QueueFiles& q, const QueueRequest& r) {
 }
 
 bool IsQueued(const QueueFiles& q, const std::string& id) {
-  return IsValidQueueId(id) && (Exists(q.dir + "/" + id + ".qf") || Exists(q.dir + "/" + id + ".env"));
+  return IsValidQueueId(id) &&
+         (QueueFileExists(q, QueuePath(q, id, kQueueFile)) || QueueFileExists(q, QueuePath(q, id, kOldEnvelope)));
 }
 
 Status ApplyQueueRequestOffline(const QueueFiles& q, const QueueRequest& r, int64_t /*now*/) {

@@ -145,8 +145,7 @@ void RelayQueue::FinishDelete(const std::string& id) {
              std::vector<std::function<void()>> waiters = std::move(it->second->on_deleted);
              log_->Info(id, "deleted from the queue, undelivered");
              Notify(QueueEventKind::kDeleted, it->second->env, nullptr);
-             TakeFresh(it->second.get());
-             entries_.erase(it);
+             Forget(it);
              for (auto& w : waiters) w();
              Schedule(0);
            });

@@ -128,8 +128,9 @@ void RelayQueue::LoadMore(const std::shared_ptr<LoadState>& load) {
   }
 }
 
-void RelayQueue::Adopt(QueueEnvelope env, uint64_t seq) {
-  if (entries_.count(env.id)) return;  // queued by this run meanwhile: already known
+RelayQueue::Entry* RelayQueue::Adopt(QueueEnvelope env, uint64_t seq) {
+  // Queued by this run meanwhile: already known.
+  if (auto known = entries_.find(env.id); known != entries_.end()) return known->second.get();
   env.recipients.shrink_to_fit();
   auto entry = std::make_unique<Entry>();
   entry->env = std::move(env);
@@ -137,6 +138,13 @@ void RelayQueue::Adopt(QueueEnvelope env, uint64_t seq) {
   Entry* e = entry.get();
   entries_.emplace(std::string_view(e->env.id), std::move(entry));
   Reindex(e);
+  return e;
+}
+
+void RelayQueue::Forget(EntryMap::iterator it) {
+  Unindex(it->second.get());
+  TakeFresh(it->second.get());
+  entries_.erase(it);
 }
 
 void RelayQueue::Unindex(Entry* e) { due_.Remove(e); }
@@ -206,8 +214,7 @@ void RelayQueue::Enqueue(std::string id, std::string sender, std::vector<std::st
         if (status->ok()) {
           log_->Info(env->id, "from=<{}>, size={}, nrcpt={} (queue active)", LogSafe(env->sender), env->size,
                      env->recipients.size());
-          Adopt(*env);
-          if (auto it = entries_.find(env->id); it != entries_.end()) KeepFresh(it->second.get(), msg);
+          KeepFresh(Adopt(*env), msg);
           Notify(QueueEventKind::kNew, *env, nullptr);
           Schedule(0);
         } else {
@@ -323,11 +330,7 @@ void RelayQueue::Persist(const std::string& id) {
                if (!status->ok()) log_->Error(id, "relay queue remove failed: {}", status->message());
                log_->Info(id, "removed");
                auto it = entries_.find(id);
-               if (it != entries_.end()) {
-                 Unindex(it->second.get());
-                 TakeFresh(it->second.get());
-                 entries_.erase(it);
-               }
+               if (it != entries_.end()) Forget(it);
                Schedule(0);
              });
     return;

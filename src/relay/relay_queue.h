@@ -124,6 +124,7 @@ class RelayQueue : public QueuePort {
     // (relay.fresh_cache_bytes; counted in fresh_bytes_).
     std::shared_ptr<const std::string> fresh;
   };
+  using EntryMap = std::map<std::string_view, std::unique_ptr<Entry>, std::less<>>;
   struct Route {
     bool found = false;
     bool mx = false;     // look up the domain's MX (no transport, no smarthost)
@@ -167,7 +168,11 @@ class RelayQueue : public QueuePort {
   };
   void LoadMore(const std::shared_ptr<LoadState>& load);
   // seq: its place in the arrival order (UINT64_MAX: after everything).
-  void Adopt(QueueEnvelope env, uint64_t seq = UINT64_MAX);
+  // Returns the entry (the one already known under that id, if any).
+  Entry* Adopt(QueueEnvelope env, uint64_t seq = UINT64_MAX);
+  // The entry leaves memory: out of the due index, its fresh bytes
+  // uncounted, erased. Every erase of entries_ goes through here.
+  void Forget(EntryMap::iterator it);
   void WatchControl();
   void ScanControl();
   void Apply(const QueueRequest& r);
@@ -216,7 +221,7 @@ class RelayQueue : public QueuePort {
   std::unique_ptr<QueueInodePool> inode_pool_;  // files_.env: removed files' inodes reused
   BackoffPolicy backoff_;
   // Keyed by a view of the entry's own id (no second copy of 100,000 ids).
-  std::map<std::string_view, std::unique_ptr<Entry>, std::less<>> entries_;
+  EntryMap entries_;
   DueIndex<Entry> due_;  // idle entries by next try, then arrival
   uint64_t next_seq_ = 0;
   uint64_t fresh_bytes_ = 0;  // octets held in Entry::fresh
