@@ -16,23 +16,23 @@ pytestmark = pytest.mark.e2
 STAGES = ["connect", "helo", "mail", "rcpt", "data", "dot"]
 
 
+# Each stage before "dot": how it is played and the reply that lets the
+# session go on.
+STEPS = [
+    ("connect", lambda c: c.reply(), "220 "),
+    ("helo", lambda c: c.cmd("EHLO client.test"), "250 "),
+    ("mail", lambda c: c.cmd("MAIL FROM:<alice@example.test>"), "250 "),
+    ("rcpt", lambda c: c.cmd("RCPT TO:<bob@example.test>"), "250 "),
+    ("data", lambda c: c.cmd("DATA"), "354"),
+]
+
+
 def run_to(c, stage, subject="m"):
     """Plays a normal session up to `stage` and returns the reply of that step."""
-    if stage == "connect":
-        return c.reply()
-    assert c.reply().startswith("220 ")
-    if stage == "helo":
-        return c.cmd("EHLO client.test")
-    assert c.cmd("EHLO client.test").startswith("250 ")
-    if stage == "mail":
-        return c.cmd("MAIL FROM:<alice@example.test>")
-    assert c.cmd("MAIL FROM:<alice@example.test>").startswith("250 ")
-    if stage == "rcpt":
-        return c.cmd("RCPT TO:<bob@example.test>")
-    assert c.cmd("RCPT TO:<bob@example.test>").startswith("250 ")
-    if stage == "data":
-        return c.cmd("DATA")
-    assert c.cmd("DATA").startswith("354")
+    for name, play, ok in STEPS:
+        if stage == name:
+            return play(c)
+        assert play(c).startswith(ok)
     return c.body(subject)
 
 
